@@ -1,0 +1,9 @@
+from . import transforms  # noqa: F401
+from .fashion_mnist import (FASHION_MNIST_CLASSES, FashionMNISTItems,
+                            FashionMNISTScenes, default_data_root,
+                            load_fashion_mnist, make_items, make_scenes)
+
+__all__ = [
+    'FASHION_MNIST_CLASSES', 'FashionMNISTItems', 'FashionMNISTScenes',
+    'default_data_root', 'load_fashion_mnist', 'make_items', 'make_scenes'
+]

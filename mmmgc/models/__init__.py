@@ -1,0 +1,3 @@
+from . import heads, losses, necks, selfsup, utils  # noqa: F401
+
+__all__ = []

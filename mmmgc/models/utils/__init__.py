@@ -1,0 +1,16 @@
+from .ema import EMATeacher, cosine_decay, ema_update_
+from .gather import (all_gather_sizes, all_reduce_mean,
+                     all_reduce_sum_with_grad, concat_all_gather,
+                     concat_all_gather_varsize, get_rank, get_world_size,
+                     is_distributed)
+from .mlp import build_mlp
+from .queue import FeatureQueue
+from .sync_bn import GlobalBatchNorm1d, batch_norm_1d
+
+__all__ = [
+    'EMATeacher', 'cosine_decay', 'ema_update_', 'all_gather_sizes',
+    'all_reduce_mean', 'all_reduce_sum_with_grad', 'concat_all_gather',
+    'concat_all_gather_varsize', 'get_rank', 'get_world_size',
+    'is_distributed', 'build_mlp', 'FeatureQueue', 'GlobalBatchNorm1d',
+    'batch_norm_1d'
+]

@@ -1,0 +1,58 @@
+"""Batch normalisation whose statistics span the global batch.
+
+``torch.nn.SyncBatchNorm`` only runs on GPU; this module also runs on CPU
+with the gloo backend, so the equivalence of 1 rank x 2b and 2 ranks x b can
+be tested here. Outside a process group it is exactly ``BatchNorm1d``.
+"""
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from .gather import all_reduce_sum_with_grad, is_distributed
+
+
+class GlobalBatchNorm1d(nn.BatchNorm1d):
+    """``BatchNorm1d`` over ``(N, C)`` inputs with global-batch statistics.
+
+    In training mode under DDP, the per-channel sum, sum of squares and
+    count are all-reduced with a differentiable all-reduce, so both the
+    forward statistics and the backward pass equal those of one process
+    holding the whole batch. Running statistics use the unbiased global
+    variance, as ``BatchNorm1d`` does. All maths runs in fp32.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not (self.training and is_distributed()):
+            return super().forward(x)
+        if x.dim() != 2:
+            raise ValueError('GlobalBatchNorm1d expects (N, C) input, got '
+                             f'{tuple(x.shape)}')
+        in_dtype = x.dtype
+        xf = x.float()
+        count = torch.tensor([float(xf.shape[0])], device=xf.device)
+        stats = torch.cat([xf.sum(0), (xf * xf).sum(0), count])
+        stats = all_reduce_sum_with_grad(stats)
+        c = self.num_features
+        total = stats[-1]
+        mean = stats[:c] / total
+        var = stats[c:2 * c] / total - mean * mean
+        var = var.clamp_min(0)
+        if self.track_running_stats:
+            with torch.no_grad():
+                m = self.momentum if self.momentum is not None else 0.1
+                unbiased = var * total / (total - 1).clamp_min(1)
+                self.running_mean.mul_(1 - m).add_(m * mean.detach())
+                self.running_var.mul_(1 - m).add_(m * unbiased.detach())
+                self.num_batches_tracked.add_(1)
+        y = (xf - mean) * torch.rsqrt(var + self.eps)
+        if self.affine:
+            y = y * self.weight + self.bias
+        return y.to(in_dtype)
+
+
+def batch_norm_1d(num_features: int, affine: bool = True) -> nn.Module:
+    """The batch norm used by mmmgc heads (global statistics under DDP)."""
+    return GlobalBatchNorm1d(num_features, affine=affine)
+
+
+__all__ = ['GlobalBatchNorm1d', 'batch_norm_1d']

@@ -1,0 +1,34 @@
+"""Shared pytest set-up: import mmmgc once (registries, shims), keep torch
+on one thread per worker, and provide tiny-ViT configs."""
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+torch.set_num_threads(1)
+
+import mmmgc  # noqa: E402,F401
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_vit_arch(embed_dims: int = 64, num_layers: int = 2,
+                  num_heads: int = 4) -> dict:
+    """An mmpretrain ViT arch dict for tests (2 layers, 64 wide)."""
+    return dict(
+        embed_dims=embed_dims,
+        num_layers=num_layers,
+        num_heads=num_heads,
+        feedforward_channels=4 * embed_dims)
+
+
+@pytest.fixture
+def repo_root() -> str:
+    return REPO_ROOT
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    yield

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# README command (2): install whatever is missing, then lint and run the
+# whole test suite (slow end-to-end tests included; they are marked `slow`
+# so `-m "not slow"` can skip them locally).
+#   bash tools/run_tests.sh [extra pytest args]
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MMMGC_VENV:-$REPO/.venv}"
+cd "$REPO"
+t0=$SECONDS
+bash tools/install.sh
+echo "[run_tests] install step: $((SECONDS - t0)) s"
+# Two pytest workers on two cores, one torch thread each.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS=1
+export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
+WORKERS="${PYTEST_WORKERS:-$(nproc)}"
+"$VENV/bin/python" -m flake8 mmmgc tools tests configs
+echo "[run_tests] flake8 clean"
+set +e
+"$VENV/bin/python" -m pytest -n "$WORKERS" --dist loadgroup tests "$@"
+rc=$?
+set -e
+echo "[run_tests] total: $((SECONDS - t0)) s"
+# pytest exit code 5 = no tests collected: that is a failure for us.
+if [ "$rc" = 5 ]; then echo "[run_tests] no tests were collected" >&2; fi
+exit "$rc"
