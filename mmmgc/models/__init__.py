@@ -1,3 +1,3 @@
-from . import heads, losses, necks, selfsup, utils  # noqa: F401
+from . import backbones, heads, losses, necks, selfsup, utils  # noqa: F401
 
 __all__ = []

@@ -1,0 +1,3 @@
+from .normed_taps_vit import NormedTapsVisionTransformer
+
+__all__ = ['NormedTapsVisionTransformer']
