@@ -2,8 +2,10 @@ from . import transforms  # noqa: F401
 from .fashion_mnist import (FASHION_MNIST_CLASSES, FashionMNISTItems,
                             FashionMNISTScenes, default_data_root,
                             load_fashion_mnist, make_items, make_scenes)
+from .image_folder import UnlabeledImageFolder, scan_images
 
 __all__ = [
     'FASHION_MNIST_CLASSES', 'FashionMNISTItems', 'FashionMNISTScenes',
-    'default_data_root', 'load_fashion_mnist', 'make_items', 'make_scenes'
+    'default_data_root', 'load_fashion_mnist', 'make_items', 'make_scenes',
+    'UnlabeledImageFolder', 'scan_images'
 ]

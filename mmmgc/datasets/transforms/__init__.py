@@ -1,1 +1,3 @@
-__all__ = []
+from .loading import RobustLoadImage, UnreadableImageError, read_image_rgb
+
+__all__ = ['RobustLoadImage', 'UnreadableImageError', 'read_image_rgb']

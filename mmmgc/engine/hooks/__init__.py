@@ -1,1 +1,4 @@
-__all__ = []
+from .robustness import (BadImageReportHook, NonFiniteLossError,
+                         NonFiniteLossHook)
+
+__all__ = ['BadImageReportHook', 'NonFiniteLossError', 'NonFiniteLossHook']
