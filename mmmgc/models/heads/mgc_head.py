@@ -1,0 +1,134 @@
+"""The prediction head H of MGC and its contrastive loss (paper Eq. 3)."""
+from typing import List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+from torch import Tensor, nn
+
+from ..utils import (all_gather_sizes, build_mlp, concat_all_gather_varsize,
+                     get_rank, is_distributed)
+
+
+def place_local_targets(targets: Tensor, sizes: Sequence[int],
+                        rank: int) -> Tensor:
+    """Put local targets ``(Q, K_local)`` at this rank's columns of the
+    global key list (keys are gathered in rank order)."""
+    if len(sizes) == 1:
+        return targets
+    offset = int(sum(sizes[:rank]))
+    out = targets.new_zeros(targets.shape[0], int(sum(sizes)))
+    out[:, offset:offset + targets.shape[1]] = targets
+    return out
+
+
+@MODELS.register_module()
+class MGCHead(BaseModule):
+    """Predictor of MGC and the soft-target contrastive loss.
+
+    Table 7 predictor: ``Linear(2048)-BN-ReLU, Linear(128)-BN*``. Queries
+    (online projector output) go through the predictor; keys (momentum
+    projector output, no gradient) of EVERY image of the global batch are
+    all-gathered, and each query is contrasted against all keys of its
+    granularity (the softmax of Eq. 3 runs over the global batch). The
+    similarity and the softmax run in fp32 with autocast disabled.
+
+    Args:
+        in_channels (int): Projector output width. Defaults to 128.
+        hid_channels (int): Hidden width. Defaults to 2048.
+        out_channels (int): Output width (must equal the key width).
+            Defaults to 128.
+        num_layers (int): Linear layers. Defaults to 2.
+        granularities (Sequence[int]): Pooling windows. Defaults to
+            (1, 2, 7).
+        shared (bool): One predictor for all granularities. Defaults to
+            True.
+        temperature (float): tau of Eq. 3. Defaults to 0.1 (public code).
+        loss (dict): Loss config. Defaults to
+            ``dict(type='MGCSoftTargetLoss')``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 128,
+                 hid_channels: int = 2048,
+                 out_channels: int = 128,
+                 num_layers: int = 2,
+                 granularities: Sequence[int] = (1, 2, 7),
+                 shared: bool = True,
+                 temperature: float = 0.1,
+                 loss: dict = dict(type='MGCSoftTargetLoss'),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if temperature <= 0:
+            raise ValueError(f'MGCHead: temperature must be > 0, got '
+                             f'{temperature}')
+        self.granularities = tuple(int(c) for c in granularities)
+        self.shared = shared
+        self.temperature = temperature
+        n = 1 if shared else len(self.granularities)
+        self.predictors = nn.ModuleList(
+            build_mlp(in_channels, hid_channels, out_channels, num_layers,
+                      norm='BN', act='ReLU', last_norm='BN_noaffine')
+            for _ in range(n))
+        self.loss_module = MODELS.build(loss)
+
+    def predict_queries(self, queries: Tensor, index: int) -> Tensor:
+        """Apply the predictor of granularity number ``index``."""
+        return self.predictors[0 if self.shared else index](queries)
+
+    def contrast(self, queries: Tensor, keys: Tensor, targets: Tensor,
+                 num_images: int) -> Tensor:
+        """Loss of predicted queries against the global keys.
+
+        Args:
+            queries (Tensor): ``(Q, D)`` predictor outputs.
+            keys (Tensor): ``(K_local, D)`` local keys (no gradient).
+            targets (Tensor): ``(Q, K_local)`` targets over the local keys.
+            num_images (int): Images in the local batch.
+
+        Returns:
+            Tensor: Scalar loss.
+        """
+        device_type = queries.device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            q = F.normalize(queries.float(), dim=1)
+            k = F.normalize(keys.detach().float(), dim=1)
+            if is_distributed():
+                sizes = all_gather_sizes(k.shape[0], device=k.device)
+                k = concat_all_gather_varsize(k)
+                targets = place_local_targets(targets.float(), sizes,
+                                              get_rank())
+            logits = q @ k.t() / self.temperature
+            return self.loss_module(logits, targets.float(), num_images)
+
+    def loss(self, queries: Tensor, keys: Sequence[Tensor],
+             targets: Sequence[Tensor], index: int,
+             num_images: int) -> List[Tensor]:
+        """Losses of one granularity for one or more directions.
+
+        Args:
+            queries (Tensor): ``(Q_1 + Q_2 + ..., D)`` projected queries of
+                every direction, concatenated (the predictor's batch
+                statistics span them, as the projector's do).
+            keys (Sequence[Tensor]): Per direction, ``(K_d, D)`` keys.
+            targets (Sequence[Tensor]): Per direction, ``(Q_d, K_d)``.
+            index (int): Position of the granularity in ``granularities``.
+            num_images (int): Images in the local batch.
+
+        Returns:
+            list[Tensor]: One scalar loss per direction.
+        """
+        pred = self.predict_queries(queries, index)
+        splits = [int(t.shape[0]) for t in targets]
+        if sum(splits) != pred.shape[0]:
+            raise ValueError(f'MGCHead.loss: {pred.shape[0]} queries but '
+                             f'targets have {splits} rows')
+        return [
+            self.contrast(q, k, t, num_images)
+            for q, k, t in zip(pred.split(splits), keys, targets)
+        ]
+
+
+__all__ = ['MGCHead', 'place_local_targets']

@@ -1,0 +1,293 @@
+"""MGC: Multi-Grained Contrast (paper Sec. 3, Algorithm 1)."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor, nn
+
+from ..utils import (EMATeacher, all_key_cells, correspondence_areas,
+                     ema_update_, gather_targets, grid_avg_pool,
+                     is_distributed, normalize_rows, overlapped_key_cells,
+                     sample_query_cells)
+
+#: One direction of the symmetric loss: the query view, the key view and,
+#: for that pair, ``(q_img, q_cell, k_img, k_cell, targets)``.
+Pairs = Tuple[int, int, Tensor, Tensor, Tensor, Tensor, Tensor]
+
+
+def _inject(cfg: Union[dict, nn.Module], key: str, value, where: str):
+    """Fill ``key`` of a sub-module config from the algorithm, or check that
+    an explicit value agrees."""
+    if isinstance(cfg, dict):
+        cfg = dict(cfg)
+        if key in cfg and tuple(cfg[key]) != tuple(value):
+            raise ValueError(f'{where}.{key}={tuple(cfg[key])} differs from '
+                             f'model.{key}={tuple(value)}')
+        cfg[key] = tuple(value)
+    return cfg
+
+
+@MODELS.register_module()
+class MGC(BaseSelfSupervisor):
+    """Multi-Grained Contrast.
+
+    Both views go through the online backbone and the momentum backbone.
+    For each granularity ``c`` the patch-token maps are average-pooled with
+    window ``c``; per image, up to ``num_samples[c]`` query cells are drawn
+    among the cells of the query view that overlap the other view, and the
+    keys are taken from the other view (see ``key_cells``). Queries go
+    through the projector G and the predictor H, keys through the momentum
+    projector (no gradient). The loss of each granularity is the soft-target
+    cross-entropy of Eq. 3 against the keys of ALL images of the global
+    batch, averaged over the two directions (view 1 -> 2 and 2 -> 1); the
+    total is the sum over granularities (Eq. 4); the log shows
+    ``loss_c{c}``.
+
+    Which keys enter the softmax (``key_cells='overlap'``, the default):
+    for every image, the view-2 cells that overlap at least one of that
+    image's sampled view-1 queries; the softmax of a query runs over these
+    keys of every image in the global batch. They are exactly the cells
+    with non-zero target for some query, so each query's target row is
+    complete (the renormalisation over kept keys is then a no-op) while
+    only the sparse sample is projected, as the paper's sampling "on both
+    views before G and H" intends. ``key_cells='all'`` uses every cell of
+    every image (the literal, dense sum over ``(u, v)`` of Eq. 3; costlier).
+
+    The EMA convention is the one of :mod:`mmmgc.models.utils.ema`: the
+    teacher keeps ``decay`` of its old value (0.996 -> 1, cosine).
+
+    Args:
+        backbone (dict): ViT returning patch-token maps ``(B, C, H, W)``
+            (``out_type='featmap'``).
+        neck (dict): Projector (:class:`MGCProjectionNeck`).
+        head (dict): Predictor + loss (:class:`MGCHead`).
+        granularities (Sequence[int]): Pooling windows ``c``; each must
+            divide the patch grid. Defaults to (1, 2, 7) (Table 6's best).
+        num_samples (Sequence[int]): Query cells per image for each
+            granularity. Defaults to (10, 10, 2).
+        key_cells (str): ``'overlap'`` or ``'all'`` (see above). Defaults
+            to ``'overlap'``.
+        symmetric (bool): Also contrast view-2 queries with view-1 keys.
+            Defaults to True.
+        ema_decay (float): EMA decay at iteration 0. Defaults to 0.996.
+        ema_end_decay (float): EMA decay at the last iteration. Defaults to
+            1.0.
+        pretrained (str, optional): Checkpoint to initialise from.
+        data_preprocessor (dict, optional): Defaults to
+            ``SelfSupDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 granularities: Sequence[int] = (1, 2, 7),
+                 num_samples: Sequence[int] = (10, 10, 2),
+                 key_cells: str = 'overlap',
+                 symmetric: bool = True,
+                 ema_decay: float = 0.996,
+                 ema_end_decay: float = 1.0,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        granularities = tuple(int(c) for c in granularities)
+        num_samples = tuple(int(n) for n in num_samples)
+        if not granularities or len(set(granularities)) != len(
+                granularities) or min(granularities) < 1:
+            raise ValueError('model.granularities must be distinct positive '
+                             f'ints, got {granularities}')
+        if len(num_samples) != len(granularities) or min(num_samples) < 1:
+            raise ValueError(
+                f'model.num_samples={num_samples} must give one positive '
+                f'count per granularity of model.granularities='
+                f'{granularities}')
+        if key_cells not in ('overlap', 'all'):
+            raise ValueError("model.key_cells must be 'overlap' or 'all', "
+                             f'got {key_cells!r}')
+        neck = _inject(neck, 'granularities', granularities, 'model.neck')
+        head = _inject(head, 'granularities', granularities, 'model.head')
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.granularities = granularities
+        self.num_samples = num_samples
+        self.key_cells = key_cells
+        self.symmetric = symmetric
+        #: Optional generator for the query sampling (tests pin it); data
+        #: samples with a ``sampling_seed`` field take precedence.
+        self.sampling_generator: Optional[torch.Generator] = None
+        self.momentum_encoder = EMATeacher(
+            self._online_pair(), base_decay=ema_decay,
+            end_decay=ema_end_decay)
+
+    def _online_pair(self) -> nn.ModuleList:
+        """The online modules that the teacher tracks, in teacher order."""
+        return nn.ModuleList([self.backbone, self.neck])
+
+    def init_weights(self) -> None:
+        """Initialise, then start the teacher as an exact copy."""
+        super().init_weights()
+        pretrained = isinstance(self.init_cfg, dict) and \
+            self.init_cfg.get('type') == 'Pretrained'
+        if not pretrained:
+            ema_update_(self.momentum_encoder.module, self._online_pair(),
+                        0.0)
+
+    # ----------------------------------------------------------------- data
+    @staticmethod
+    def _stack_field(data_samples: List[DataSample], key: str,
+                     dtype: torch.dtype, device: torch.device) -> Tensor:
+        vals = []
+        for ds in data_samples:
+            if key not in ds:
+                raise KeyError(
+                    f'MGC needs the data-sample field {key!r}: use '
+                    "MGCTwoViewCrop in the pipeline and PackInputs("
+                    "algorithm_keys=['view_boxes', 'view_flips'])")
+            v = ds.get(key)
+            vals.append(v if isinstance(v, Tensor) else
+                        torch.from_numpy(np.asarray(v)))
+        return torch.stack(vals).to(device=device, dtype=dtype)
+
+    def view_geometry(self, data_samples: List[DataSample],
+                      device: torch.device) -> Tuple[Tensor, Tensor]:
+        """``boxes (B, 2, 4)`` float and ``flips (B, 2)`` bool."""
+        boxes = self._stack_field(data_samples, 'view_boxes', torch.float64,
+                                  device)
+        flips = self._stack_field(data_samples, 'view_flips', torch.bool,
+                                  device)
+        if boxes.shape[1:] != (2, 4) or flips.shape[1:] != (2, ):
+            raise ValueError('view_boxes must be (2, 4) and view_flips (2,) '
+                             f'per sample, got {tuple(boxes.shape[1:])} and '
+                             f'{tuple(flips.shape[1:])}')
+        return boxes, flips
+
+    @staticmethod
+    def sampling_seeds(data_samples: List[DataSample],
+                       device: torch.device) -> Optional[Tensor]:
+        """Per-sample seeds from a ``sampling_seed`` field, if every sample
+        has one."""
+        if not data_samples or not all('sampling_seed' in ds
+                                       for ds in data_samples):
+            return None
+        return torch.tensor([int(ds.get('sampling_seed'))
+                             for ds in data_samples],
+                            dtype=torch.int64, device=device)
+
+    # -------------------------------------------------------------- pairing
+    @torch.no_grad()
+    def compute_pairs(self, boxes: Tensor, flips: Tensor, grid_size: int,
+                      index: int,
+                      seeds: Optional[Tensor] = None) -> List[Pairs]:
+        """Correspondence targets, query sampling and key selection of one
+        granularity, for each direction.
+
+        Returns:
+            list: Per direction ``(q_view, k_view, q_img, q_cell, k_img,
+            k_cell, targets)``; ``targets`` is ``(Q, K)`` float32.
+        """
+        c = self.granularities[index]
+        areas = correspondence_areas(boxes[:, 0], flips[:, 0], boxes[:, 1],
+                                     flips[:, 1], grid_size, c)
+        directions = [(0, 1, areas)]
+        if self.symmetric:
+            directions.append((1, 0, areas.transpose(1, 2)))
+        out = []
+        for d, (qv, kv, a) in enumerate(directions):
+            w = normalize_rows(a)
+            valid = a.sum(-1) > 0
+            qb, qi = sample_query_cells(
+                valid, self.num_samples[index], self.sampling_generator,
+                seeds, salt=2 * index + d)
+            if self.key_cells == 'overlap':
+                kb, kj = overlapped_key_cells(w, qb, qi)
+            else:
+                kb, kj = all_key_cells(w.shape[0], w.shape[2], w.device)
+            out.append((qv, kv, qb, qi, kb, kj,
+                        gather_targets(w, qb, qi, kb, kj)))
+        return out
+
+    # ----------------------------------------------------------------- loss
+    @staticmethod
+    def _featmap(out) -> Tensor:
+        x = out[-1] if isinstance(out, (tuple, list)) else out
+        if x.dim() != 4:
+            raise ValueError(
+                'MGC needs patch-token maps (B, C, H, W) from the backbone: '
+                "set model.backbone.out_type='featmap'; got shape "
+                f'{tuple(x.shape)}')
+        if x.shape[2] != x.shape[3]:
+            raise ValueError(f'MGC needs a square patch grid, got '
+                             f'{x.shape[2]} x {x.shape[3]}')
+        return x
+
+    def loss(self, inputs: List[Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, Tensor]:
+        """Multi-grained contrastive losses of a batch of view pairs.
+
+        Args:
+            inputs (list[Tensor]): ``[view1, view2]``, each ``(B, 3, H, W)``.
+            data_samples (list[DataSample]): With ``view_boxes`` and
+                ``view_flips`` (and optionally ``sampling_seed``).
+
+        Returns:
+            dict[str, Tensor]: ``loss_c{c}`` per granularity (their sum is
+            Eq. 4).
+        """
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError('MGC expects two views per sample (inputs = '
+                             '[view1, view2]); check the pipeline')
+        x = torch.cat([inputs[0], inputs[1]])
+        batch = inputs[0].shape[0]
+        feats = self._featmap(self.backbone(x))
+        with torch.no_grad():
+            self.momentum_encoder.update(self._online_pair())
+            t_feats = self._featmap(self.momentum_encoder.module[0](x))
+        teacher_neck = self.momentum_encoder.module[1]
+        grid = feats.shape[-1]
+        for c in self.granularities:
+            if grid % c:
+                raise ValueError(
+                    f'granularity {c} of model.granularities does not '
+                    f'divide the {grid} x {grid} patch grid')
+        boxes, flips = self.view_geometry(data_samples, feats.device)
+        seeds = self.sampling_seeds(data_samples, feats.device)
+
+        losses = {}
+        for index, c in enumerate(self.granularities):
+            pairs = self.compute_pairs(boxes, flips, grid, index, seeds)
+            pooled = grid_avg_pool(feats, c)  # (2B, M, C)
+            with torch.no_grad():
+                t_pooled = grid_avg_pool(t_feats, c)
+                k_tokens = torch.cat([
+                    t_pooled[kb + kv * batch, kj]
+                    for _, kv, _, _, kb, kj, _ in pairs
+                ])
+            q_tokens = torch.cat([
+                pooled[qb + qv * batch, qi]
+                for qv, _, qb, qi, _, _, _ in pairs
+            ])
+            if not is_distributed() and min(q_tokens.shape[0],
+                                            k_tokens.shape[0]) < 2:
+                # Too few overlapping cells for batch statistics: no loss.
+                losses[f'loss_c{c}'] = feats.sum() * 0.0
+                continue
+            q_proj = self.neck((q_tokens, ), index)[0]
+            with torch.no_grad():
+                k_proj = teacher_neck((k_tokens, ), index)[0]
+            k_split = k_proj.split([int(p[4].shape[0]) for p in pairs])
+            dir_losses = self.head.loss(q_proj, list(k_split),
+                                        [p[6] for p in pairs], index, batch)
+            losses[f'loss_c{c}'] = sum(dir_losses) / len(dir_losses)
+        return losses
+
+
+__all__ = ['MGC']
