@@ -1,10 +1,17 @@
 from .davis_metrics import (boundary_f_measure, davis_j_and_f,
                             region_similarity, sequence_j_and_f)
+from .dense_probe import (confusion_matrix, dense_linear_probe,
+                          extract_patch_features, iou_per_class, mean_iou,
+                          patch_label_distribution)
 from .knn import extract_features, knn_classify, knn_top1
 from .label_propagation import propagate_labels, propagate_video
+from .linear_probe import LinearProbe, fit_linear_probe, linear_probe_top1
 
 __all__ = [
     'extract_features', 'knn_classify', 'knn_top1', 'region_similarity',
     'boundary_f_measure', 'sequence_j_and_f', 'davis_j_and_f',
-    'propagate_labels', 'propagate_video'
+    'propagate_labels', 'propagate_video', 'patch_label_distribution',
+    'extract_patch_features', 'confusion_matrix', 'iou_per_class',
+    'mean_iou', 'dense_linear_probe', 'LinearProbe', 'fit_linear_probe',
+    'linear_probe_top1'
 ]
