@@ -1,0 +1,159 @@
+# Mugs on the embedded default data (Fashion-MNIST scenes): a tiny ViT
+# (2 layers, 64 wide, patch 8), 64 px global and 32 px local crops, small
+# heads, queues and prototype count. Trains on 2 CPU cores in a few minutes:
+#   MMMGC_DEMO_CONFIG=configs/mugs/mugs_demo.py bash tools/run_demo.sh
+default_scope = 'mmpretrain'
+custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
+
+global_size = 64
+local_size = 32
+num_local_crops = 4
+embed_dims = 64
+batch_size = 64
+max_epochs = 10
+queue_length = 1024
+
+train_pipeline = [
+    dict(
+        type='MugsMultiCrop',
+        num_global_crops=2,
+        global_size=global_size,
+        global_scale=(0.25, 1.0),
+        num_local_crops=num_local_crops,
+        local_size=local_size,
+        local_scale=(0.05, 0.25),
+        strong_prob=0.5),
+    dict(type='PackInputs', algorithm_keys=['mugs_weak'])
+]
+train_dataloader = dict(
+    batch_size=batch_size,
+    num_workers=0,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type='FashionMNISTScenes',
+        num_samples=2048,
+        img_size=global_size,
+        seed=0,
+        pipeline=train_pipeline))
+
+model = dict(
+    type='Mugs',
+    data_preprocessor=dict(
+        type='SelfSupDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        to_rgb=True),
+    backbone=dict(
+        type='VisionTransformer',
+        arch=dict(
+            embed_dims=embed_dims,
+            num_layers=2,
+            num_heads=4,
+            feedforward_channels=4 * embed_dims),
+        img_size=global_size,
+        patch_size=8,
+        drop_path_rate=0.1,
+        out_type='raw'),
+    neck=dict(
+        type='MugsAggregator',
+        embed_dims=embed_dims,
+        num_heads=4,
+        feedforward_channels=4 * embed_dims,
+        depth=2),
+    instance_head=dict(
+        type='MugsInfoNCEHead',
+        in_channels=embed_dims,
+        hidden_channels=256,
+        out_channels=64,
+        pred_hidden_channels=256,
+        temperature=0.2,
+        queue_length=queue_length),
+    local_group_head=dict(
+        type='MugsInfoNCEHead',
+        in_channels=embed_dims,
+        hidden_channels=256,
+        out_channels=64,
+        pred_hidden_channels=256,
+        temperature=0.2,
+        queue_length=queue_length),
+    group_head=dict(
+        type='MugsGroupHead',
+        in_channels=embed_dims,
+        hidden_channels=256,
+        bottleneck_channels=64,
+        num_prototypes=1024,
+        norm_last_layer=False,
+        student_temp=0.1,
+        teacher_temp=0.04,
+        center_momentum=0.9),
+    num_global_crops=2,
+    num_neighbours=8,
+    neighbour_buffer_length=queue_length,
+    base_decay=0.99,  # short run: a faster teacher than 0.996
+    end_decay=1.0)
+
+# Optimisation as appendix B.1.3, scaled to the demo (see README).
+lr = 0.0008 * batch_size / 256
+optim_wrapper = dict(
+    type='PerParamClipOptimWrapper',
+    max_norm=3.0,
+    optimizer=dict(
+        type='AdamW', lr=lr, betas=(0.9, 0.999), weight_decay=0.04),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        flat_decay_mult=0.0,
+        custom_keys={'backbone.patch_embed': dict(lr_mult=0.2)}))
+warmup_epochs = 1
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=1e-6,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingParamScheduler',
+        param_name='weight_decay',
+        eta_min_ratio=0.1 / 0.04,  # 0.04 -> 0.1 (0-decay groups stay 0)
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+custom_hooks = [
+    dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.07,
+         warmup_epochs=3),
+    dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
+]
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+log_processor = dict(window_size=10)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, diff_rank_seed=True)

@@ -1,0 +1,88 @@
+"""Mugs' local-group aggregation transformer (``g_transformer``, eq. 2)."""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from mmpretrain.models.backbones.vision_transformer import \
+    TransformerEncoderLayer
+from mmpretrain.registry import MODELS
+from torch import Tensor
+
+
+@MODELS.register_module()
+class MugsAggregator(BaseModule):
+    """A small pre-norm ViT over ``[query; k neighbours]``.
+
+    No patch embedding, no position embedding and no extra class token: the
+    query token plays the class token, the neighbours the patch tokens, and
+    the output is token 0 after a final LayerNorm (the local-group feature
+    ``y*``).
+
+    Differences from the released code, on purpose: ``depth`` defaults to 2
+    (the paper's "2-layered vanilla ViT"; the code uses 1, set ``depth=1``
+    to reproduce it), and the final LayerNorm belongs to the aggregator
+    instead of being the backbone's own final norm (the backbone stays a
+    plain mmpretrain ViT, so its checkpoint keys are unchanged).
+
+    Args:
+        embed_dims (int): Token width (the backbone's).
+        num_heads (int): Attention heads.
+        feedforward_channels (int): MLP hidden width.
+        depth (int): Number of blocks. Defaults to 2.
+        drop_path_rate (float): Stochastic depth (linearly increasing over
+            the blocks). Defaults to 0.
+        qkv_bias (bool): Defaults to True.
+        norm_cfg (dict): Defaults to ``dict(type='LN', eps=1e-6)``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 feedforward_channels: int,
+                 depth: int = 2,
+                 drop_path_rate: float = 0.,
+                 qkv_bias: bool = True,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if depth < 1:
+            raise ValueError(f'MugsAggregator: depth must be >= 1, got '
+                             f'{depth}')
+        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        self.layers = nn.ModuleList([
+            TransformerEncoderLayer(
+                embed_dims=embed_dims,
+                num_heads=num_heads,
+                feedforward_channels=feedforward_channels,
+                drop_path_rate=dpr[i],
+                qkv_bias=qkv_bias,
+                norm_cfg=norm_cfg) for i in range(depth)
+        ])
+        self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.embed_dims = embed_dims
+
+    def forward(self, query: Tensor, neighbours: Tensor) -> Tuple[Tensor]:
+        """Aggregate.
+
+        Args:
+            query (Tensor): ``(n, D)`` query tokens.
+            neighbours (Tensor): ``(n, k, D)`` their neighbours.
+
+        Returns:
+            tuple[Tensor]: One ``(n, D)`` local-group feature.
+        """
+        if (query.dim() != 2 or neighbours.dim() != 3
+                or neighbours.shape[0] != query.shape[0]
+                or neighbours.shape[2] != query.shape[1]):
+            raise ValueError('MugsAggregator expects query (n, D) and '
+                             'neighbours (n, k, D), got '
+                             f'{tuple(query.shape)} and '
+                             f'{tuple(neighbours.shape)}')
+        x = torch.cat([query.unsqueeze(1),
+                       neighbours.to(query.dtype)], dim=1)
+        for layer in self.layers:
+            x = layer(x)
+        return (self.norm(x[:, 0]), )

@@ -1,0 +1,259 @@
+"""Mugs: a multi-granular self-supervised learning framework (Zhou et al.,
+2022), section 3 and appendix B of the paper."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from ..utils import EMATeacher, FeatureQueue, ema_update_
+from ..utils.mugs_neighbours import mugs_topk_neighbours
+
+_LOSS_KEYS = ('instance', 'local_group', 'group')
+
+
+@MODELS.register_module()
+class Mugs(BaseSelfSupervisor):
+    """Mugs with its three supervisions: instance (IDS), local-group (LGDS)
+    and group (GDS) discrimination.
+
+    Inputs are a list of crops, each ``(B, 3, H, W)``: ``num_global_crops``
+    teacher global crops, then ``num_global_crops`` student global crops,
+    then any number of student local crops (as produced by
+    :class:`MugsMultiCrop`). Every teacher global crop ``t`` supervises every
+    student crop except the student's ``t``-th global crop.
+
+    The EMA teacher (one :class:`EMATeacher`, decay ``base_decay -> 1``
+    cosine, see :mod:`mmmgc.models.utils.ema`) tracks the backbone, the
+    aggregator (``neck``), both projectors and the group head; the
+    predictors are student-only. The teacher is always in eval mode (no drop
+    path) and never receives gradients.
+
+    Local-group discrimination: the query token of a crop is the mean of the
+    patch tokens after the backbone's final norm (the paper). Its ``k``
+    nearest neighbours (cosine) are searched, before this batch is enqueued,
+    in a neighbour buffer: the teacher's buffer holds the teacher's first
+    global crop of every image; with ``separate_student_buffer`` (the
+    released code) the student searches its own buffer, which holds its
+    first global crop of the images whose student crops were weakly
+    augmented (``student_buffer_weak_only``), otherwise the student searches
+    the teacher's buffer. All buffers and queues are :class:`FeatureQueue`
+    (FIFO, all-gathered under DDP, saved in checkpoints).
+
+    Args:
+        backbone (dict): An mmpretrain ViT with ``out_type='raw'`` (class
+            token first, final norm on).
+        neck (dict): The aggregator (:class:`MugsAggregator`).
+        instance_head (dict): A :class:`MugsInfoNCEHead` on the class token.
+        local_group_head (dict): A :class:`MugsInfoNCEHead` on the
+            aggregated local-group token.
+        group_head (dict): A :class:`MugsGroupHead` on the class token.
+        num_global_crops (int): Teacher (= student) global crops. Defaults
+            to 2.
+        num_neighbours (int): ``k``. Defaults to 8.
+        neighbour_buffer_length (int): Defaults to 65536.
+        separate_student_buffer (bool): Defaults to True.
+        student_buffer_weak_only (bool): Defaults to True.
+        loss_weights (dict): ``lambda`` of each loss, real multipliers.
+            Defaults to 1/3 each.
+        base_decay (float): EMA decay at iteration 0. Defaults to 0.996.
+        end_decay (float): EMA decay at the last iteration. Defaults to 1.
+        data_preprocessor (dict, optional): Defaults to
+            ``SelfSupDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 instance_head: dict,
+                 local_group_head: dict,
+                 group_head: dict,
+                 num_global_crops: int = 2,
+                 num_neighbours: int = 8,
+                 neighbour_buffer_length: int = 65536,
+                 separate_student_buffer: bool = True,
+                 student_buffer_weak_only: bool = True,
+                 loss_weights: Optional[Dict[str, float]] = None,
+                 base_decay: float = 0.996,
+                 end_decay: float = 1.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=None,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        self.instance_head = MODELS.build(instance_head)
+        self.local_group_head = MODELS.build(local_group_head)
+        self.group_head = MODELS.build(group_head)
+        if getattr(self.backbone, 'out_type', 'raw') != 'raw':
+            raise ValueError("Mugs: model.backbone.out_type must be 'raw' "
+                             '(class token + patch tokens), got '
+                             f'{self.backbone.out_type!r}')
+        if num_global_crops < 1:
+            raise ValueError('Mugs: num_global_crops must be >= 1, got '
+                             f'{num_global_crops}')
+        if num_neighbours < 1 or num_neighbours > neighbour_buffer_length:
+            raise ValueError(
+                f'Mugs: num_neighbours={num_neighbours} must be in [1, '
+                f'neighbour_buffer_length={neighbour_buffer_length}]')
+        weights = dict(instance=1 / 3, local_group=1 / 3, group=1 / 3)
+        if loss_weights is not None:
+            unknown = set(loss_weights) - set(_LOSS_KEYS)
+            if unknown:
+                raise ValueError(f'Mugs: unknown loss_weights keys '
+                                 f'{sorted(unknown)}; allowed: {_LOSS_KEYS}')
+            weights.update(loss_weights)
+        self.loss_weights = weights
+        self.num_global_crops = num_global_crops
+        self.num_neighbours = num_neighbours
+        self.separate_student_buffer = separate_student_buffer
+        self.student_buffer_weak_only = student_buffer_weak_only
+        dim = self.backbone.embed_dims
+        self.teacher_buffer = FeatureQueue(neighbour_buffer_length, dim,
+                                           init='zeros')
+        self.student_buffer = FeatureQueue(
+            neighbour_buffer_length, dim,
+            init='zeros') if separate_student_buffer else None
+        self.teacher = EMATeacher(self._ema_source(), base_decay, end_decay)
+        self.teacher.eval()
+
+    # ------------------------------------------------------------------
+    # teacher
+    def _ema_source(self) -> nn.ModuleDict:
+        """The student modules that the teacher tracks, in a fixed order
+        (built on the fly, so nothing is registered twice)."""
+        return nn.ModuleDict(
+            dict(
+                backbone=self.backbone,
+                neck=self.neck,
+                instance_projector=self.instance_head.projector,
+                local_group_projector=self.local_group_head.projector,
+                group_head=self.group_head))
+
+    def init_weights(self) -> None:
+        """Initialise the student, then copy it into the teacher."""
+        super().init_weights()
+        ema_update_(self.teacher.module, self._ema_source(), 0.0)
+
+    def train(self, mode: bool = True) -> 'Mugs':
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    # ------------------------------------------------------------------
+    # features
+    def _tokens(self, backbone: nn.Module,
+                crops: List[Tensor]) -> Tuple[Tensor, Tensor]:
+        """Class tokens and mean patch tokens of ``crops``; consecutive crops
+        of the same size go through the backbone together."""
+        cls, avg = [], []
+        start = 0
+        while start < len(crops):
+            end = start + 1
+            while (end < len(crops)
+                   and crops[end].shape[-2:] == crops[start].shape[-2:]):
+                end += 1
+            tokens = backbone(torch.cat(crops[start:end]))[-1]
+            cls.append(tokens[:, 0])
+            avg.append(tokens[:, 1:].mean(dim=1))
+            start = end
+        return torch.cat(cls), torch.cat(avg)
+
+    def _local_group(self, aggregator: nn.Module, query: Tensor,
+                     buffer: FeatureQueue) -> Tensor:
+        neighbours = mugs_topk_neighbours(query.detach(), buffer.queue,
+                                          self.num_neighbours,
+                                          int(buffer.num_filled))
+        return aggregator(query, neighbours)[0]
+
+    def extract_feat(self, inputs: List[Tensor]) -> Tuple[Tensor]:
+        """Backbone features of the student."""
+        return self.backbone(inputs[0] if isinstance(inputs, list)
+                             else inputs)
+
+    def _weak_mask(self, data_samples: Optional[List[DataSample]],
+                   batch: int, device) -> Tensor:
+        if not self.student_buffer_weak_only or not data_samples:
+            return torch.ones(batch, dtype=torch.bool, device=device)
+        flags = [bool(ds.get('mugs_weak', True)) for ds in data_samples]
+        return torch.tensor(flags, dtype=torch.bool, device=device)
+
+    # ------------------------------------------------------------------
+    def loss(self, inputs: List[Tensor],
+             data_samples: Optional[List[DataSample]] = None,
+             **kwargs) -> Dict[str, Tensor]:
+        """The three weighted losses of one batch; updates the teacher
+        (first), then the queues, buffers and centre (last).
+
+        Args:
+            inputs (list[Tensor]): Crops, see the class docstring.
+            data_samples (list[DataSample], optional): May carry
+                ``mugs_weak`` per image.
+
+        Returns:
+            dict[str, Tensor]: ``loss_instance``, ``loss_local_group``,
+            ``loss_group`` (already multiplied by their weights).
+        """
+        g = self.num_global_crops
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2 * g:
+            raise ValueError(
+                f'Mugs expects a list of >= {2 * g} crops (num_global_crops='
+                f'{g} teacher + {g} student global crops, then local crops);'
+                f' got {len(inputs) if isinstance(inputs, list) else inputs}'
+                '. Check the MugsMultiCrop transform of the pipeline.')
+        batch = inputs[0].shape[0]
+        self.teacher.update(self._ema_source())
+        teacher = self.teacher.module
+
+        with torch.no_grad():
+            t_cls, t_query = self._tokens(teacher.backbone, list(inputs[:g]))
+            t_lg = self._local_group(teacher.neck, t_query,
+                                     self.teacher_buffer)
+            t_inst = self.instance_head.target(teacher.instance_projector,
+                                               t_cls)
+            t_lgt = self.local_group_head.target(
+                teacher.local_group_projector, t_lg)
+            t_group = teacher.group_head(t_cls).float()
+
+        student_crops = list(inputs[g:])
+        s_cls, s_query = self._tokens(self.backbone, student_crops)
+        s_buffer = self.student_buffer if self.separate_student_buffer \
+            else self.teacher_buffer
+        s_lg = self._local_group(self.neck, s_query, s_buffer)
+        s_inst = self.instance_head.predict(s_cls)
+        s_lgp = self.local_group_head.predict(s_lg)
+        s_group = self.group_head(s_cls)
+
+        num_s = len(student_crops)
+
+        def per_crop(x: Tensor, n: int) -> Tensor:
+            return x.reshape(n, batch, x.shape[-1])
+
+        losses = dict(
+            loss_instance=self.instance_head.loss(
+                per_crop(s_inst, num_s), per_crop(t_inst, g)),
+            loss_local_group=self.local_group_head.loss(
+                per_crop(s_lgp, num_s), per_crop(t_lgt, g)),
+            loss_group=self.group_head.loss(
+                per_crop(s_group, num_s), per_crop(t_group, g)))
+        losses = {
+            k: v * self.loss_weights[k[len('loss_'):]]
+            for k, v in losses.items()
+        }
+
+        # state updates, after the losses (FIFO, all-gathered under DDP)
+        self.instance_head.enqueue(t_inst)
+        self.local_group_head.enqueue(t_lgt)
+        self.group_head.update_center(t_group)
+        self.teacher_buffer.enqueue(t_query[:batch].float())
+        if self.student_buffer is not None:
+            weak = self._weak_mask(data_samples, batch, s_query.device)
+            self.student_buffer.enqueue(
+                s_query[:batch].detach().float()[weak])
+        return losses
