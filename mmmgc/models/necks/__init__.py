@@ -1,4 +1,10 @@
+from .mgc_projection_neck import MGCProjectionNeck
+from .mugs_aggregator import MugsAggregator
 from .multi_layer_concat_neck import (MultiLayerConcatNeck,
                                       concat_layer_features)
+from .vit_pyramid_neck import ViTPyramidNeck
 
-__all__ = ['MultiLayerConcatNeck', 'concat_layer_features']
+__all__ = [
+    'ViTPyramidNeck', 'MultiLayerConcatNeck', 'concat_layer_features',
+    'MGCProjectionNeck', 'MugsAggregator'
+]

@@ -1,0 +1,144 @@
+# Copyright (c) mmmgc contributors.
+"""Check that a backbone checkpoint fits a downstream config, exactly.
+
+    python tools/misc/check_transfer.py CONFIG CHECKPOINT \
+        [--cfg-options k=v ...]
+
+Builds the model of CONFIG (mmdet, mmseg, mmpose or mmpretrain: the
+config's ``default_scope`` picks the registry), then loads CHECKPOINT the
+way the config will at train time:
+
+- ``model.backbone.init_cfg = dict(type='Pretrained', prefix=...)``: the
+  keys under ``prefix`` go into the backbone, through the backbone's own
+  loader (``mmpretrain.StrictPretrainedViT`` loads strictly and raises);
+- otherwise ``load_from``: the whole file goes into the whole model
+  (mmengine's runner does this with ``strict=False``, so this tool is the
+  check).
+
+Exit status 0 with an OK summary when every backbone parameter gets a
+checkpoint tensor, no checkpoint key goes unused and the loaded values
+really are the checkpoint's; 1 (keys named) otherwise; 2 when the config
+does not load pretrained backbone weights strictly at all.
+"""
+import argparse
+import importlib
+import sys
+
+import torch
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description='Check a backbone checkpoint against a downstream '
+        'config (non-zero exit on any key mismatch)')
+    parser.add_argument('config', help='downstream config file')
+    parser.add_argument('checkpoint', help='backbone checkpoint')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, as in tools/train.py')
+    return parser.parse_args(argv)
+
+
+def build_model(cfg):
+    """Build ``cfg.model`` in the registry of ``cfg.default_scope``."""
+    from mmengine.registry import DefaultScope
+    scope = cfg.get('default_scope', None) or 'mmpretrain'
+    registry = importlib.import_module(f'{scope}.registry')
+    if scope in ('mmdet', 'mmseg', 'mmpose'):
+        importlib.import_module(f'{scope}.models')
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.MODELS.build(cfg.model)
+
+
+def _pretrained_init_cfg(backbone_cfg):
+    init_cfg = backbone_cfg.get('init_cfg', None)
+    if init_cfg is None:
+        return None
+    cfgs = [init_cfg] if isinstance(init_cfg, dict) else list(init_cfg)
+    found = [c for c in cfgs if c.get('type') == 'Pretrained']
+    return found[0] if found else None
+
+
+def check(config: str, checkpoint: str, cfg_options=None):
+    """Run the check; returns ``(exit_code, message)``."""
+    from mmengine.config import Config
+
+    from mmmgc.models.utils.strict_load import (BackboneCheckpointError,
+                                                StrictPretrainedInitMixin,
+                                                compare_checkpoint,
+                                                read_state_dict)
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    backbone_cfg = cfg.model.get('backbone', None)
+    if backbone_cfg is None:
+        return 2, f'{config}: model has no backbone'
+    pre = _pretrained_init_cfg(backbone_cfg)
+    load_from = cfg.get('load_from', None)
+    if pre is None and not load_from:
+        return 2, (f'{config}: the backbone is not initialised from '
+                   'pretrained weights (no model.backbone.init_cfg '
+                   "type='Pretrained' and no load_from)")
+    if pre is not None:
+        pre['checkpoint'] = checkpoint
+    model = build_model(cfg)
+    backbone = model.backbone
+    state_dict = read_state_dict(checkpoint)
+    if pre is not None:
+        if not isinstance(backbone, StrictPretrainedInitMixin):
+            return 2, (
+                f'{config}: backbone {type(backbone).__name__} loads its '
+                'Pretrained init_cfg NON-strictly (a mismatch would only be '
+                'logged); use type=\'mmpretrain.StrictPretrainedViT\'')
+        prefix = pre.get('prefix', '')
+        report = compare_checkpoint(backbone, state_dict, checkpoint,
+                                    prefix, backbone.allowed_missing_keys)
+        if not report.ok:
+            return 1, report.error_message('backbone')
+        try:
+            backbone.init_weights()  # the strict loader of the config
+        except BackboneCheckpointError as err:
+            return 1, str(err)
+        target, mode = backbone, f'init_cfg Pretrained (prefix {prefix!r})'
+    else:
+        prefix = ''
+        report = compare_checkpoint(model, state_dict, checkpoint, '')
+        own_backbone = {f'backbone.{k}' for k in backbone.state_dict()}
+        report.missing = [k for k in report.missing if k in own_backbone]
+        if not report.ok:
+            return 1, report.error_message('model (load_from)')
+        model.load_state_dict(
+            {k: v for k, v in state_dict.items()}, strict=False)
+        target, mode = model, 'load_from (whole model)'
+    own = target.state_dict()
+    resized = {r.split(' ')[0] for r in report.resized}
+    wrong = [
+        k for k in report.loaded if k not in resized
+        and not torch.equal(own[k].cpu(), state_dict[prefix + k].to(
+            own[k].dtype))
+    ]
+    if wrong:
+        return 1, (f'{len(wrong)} tensor(s) differ from the checkpoint '
+                   f'after loading: {sorted(wrong)[:10]}')
+    n_backbone = len(backbone.state_dict())
+    return 0, (f'OK: {config}: {type(model).__name__} with '
+               f'{type(backbone).__name__} via {mode}: '
+               f'{report.summary()}; {n_backbone} backbone tensors, values '
+               'verified')
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import mmmgc  # noqa: F401  (registries, torch.load shim)
+    code, message = check(args.config, args.checkpoint, args.cfg_options)
+    stream = sys.stdout if code == 0 else sys.stderr
+    print(f'check_transfer: {message}' if code == 0 else
+          f'check_transfer: ERROR: {message}', file=stream)
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())
