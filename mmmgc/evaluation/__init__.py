@@ -1,3 +1,5 @@
+from .dataloader_features import (build_feature_model,
+                                  extract_dataloader_features)
 from .davis_metrics import (boundary_f_measure, davis_j_and_f,
                             region_similarity, sequence_j_and_f)
 from .dense_probe import (confusion_matrix, dense_linear_probe,
@@ -6,8 +8,11 @@ from .dense_probe import (confusion_matrix, dense_linear_probe,
 from .knn import extract_features, knn_classify, knn_top1
 from .label_propagation import propagate_labels, propagate_video
 from .linear_probe import LinearProbe, fit_linear_probe, linear_probe_top1
+from .logistic_regression import sweep_logistic_regression
 
 __all__ = [
+    'build_feature_model', 'extract_dataloader_features',
+    'sweep_logistic_regression',
     'extract_features', 'knn_classify', 'knn_top1', 'region_similarity',
     'boundary_f_measure', 'sequence_j_and_f', 'davis_j_and_f',
     'propagate_labels', 'propagate_video', 'patch_label_distribution',

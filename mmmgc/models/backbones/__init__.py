@@ -1,3 +1,3 @@
-from .normed_taps_vit import NormedTapsVisionTransformer
+from .strict_pretrained_vit import StrictPretrainedViT
 
-__all__ = ['NormedTapsVisionTransformer']
+__all__ = ['StrictPretrainedViT']

@@ -38,8 +38,9 @@ def concat_layer_features(feats: Sequence[Tensor]) -> Tensor:
 class MultiLayerConcatNeck(BaseModule):
     """Concatenate the last ``num_layers`` backbone outputs.
 
-    With ``NormedTapsVisionTransformer(out_indices=[-4, -3, -2, -1],
-    out_type='cls_token')`` this gives the 1536-d ViT-S feature of the
+    With ``StrictPretrainedViT(out_indices=[-4, -3, -2, -1],
+    out_type='cls_token', norm_all_taps=True)`` (each tap through the
+    pretrained final norm) this gives the 1536-d ViT-S feature of the
     DINO / Mugs linear probe. Feature maps are average-pooled first (MGC's
     patch-token features). The neck has no parameters.
 

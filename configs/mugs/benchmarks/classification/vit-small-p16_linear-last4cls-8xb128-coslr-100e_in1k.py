@@ -1,0 +1,57 @@
+# Linear probe (Mugs Table 2, DINO/iBOT protocol for ViT-S): the class tokens
+# of the last 4 blocks, each through the pretrained final LayerNorm,
+# concatenated (4 x 384 = 1536-d); frozen backbone; SGD momentum 0.9,
+# weight decay 0, cosine lr, 100 epochs, batch 1024 (8 GPUs x 128).
+# The reported number is the best validation top-1 (save_best below).
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
+
+vit_small = dict(
+    embed_dims=384, num_layers=12, num_heads=6, feedforward_channels=1536)
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(
+        type='StrictPretrainedViT',
+        arch=vit_small,
+        img_size=224,
+        patch_size=16,
+        out_indices=[-4, -3, -2, -1],
+        out_type='cls_token',
+        final_norm=True,
+        norm_all_taps=True,
+        frozen_stages=12,
+        init_cfg=dict(type='Pretrained', checkpoint='', prefix='backbone.')),
+    neck=dict(type='MultiLayerConcatNeck', num_layers=4),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=4 * 384,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        init_cfg=dict(type='Normal', std=0.01, layer='Linear')))
+
+train_dataloader = dict(batch_size=128)
+val_dataloader = dict(batch_size=128)
+test_dataloader = val_dataloader
+
+# lr: DINO's base 0.001 per 256 images x 1024 / 256; the papers sweep it
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.004, momentum=0.9, weight_decay=0.))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=100, by_epoch=True, begin=0,
+         end=100, eta_min=0.)
+]
+train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
+val_cfg = dict()
+test_cfg = dict()
+auto_scale_lr = dict(base_batch_size=1024)
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=10,
+        max_keep_ckpts=2,
+        save_best='accuracy/top1',
+        rule='greater'))
