@@ -1,0 +1,127 @@
+"""ViTPose-S config on a synthetic COCO-keypoints data set written in the
+real on-disk format (person_keypoints_*.json with 17 points + JPEGs):
+tiny ViT, 2 training iterations, CocoMetric keypoint AP, backbone from the
+checkpoint, mmpose's layer-decay constructor on mmpretrain's ViT."""
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from _helpers import (SnapshotBackbone, assert_state_from_checkpoint,
+                      set_tiny_backbone, write_vit_checkpoint)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CFG = osp.join(REPO, 'configs/mgc/benchmarks/mmpose/'
+               'td-hm_vit-small-p16_8xb64-210e_coco-256x192.py')
+IN_W, IN_H = 48, 64  # tiny input (w, h); patch 8 -> 6 x 8 tokens
+HM_W, HM_H = 24, 32  # two stride-2 deconvs -> 24 x 32 heatmaps
+
+
+def write_coco_keypoints(root, split, num_images, seed):
+    """Images with one person each: box + 17 visible keypoints."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    (root / split).mkdir(parents=True)
+    images, anns = [], []
+    for i in range(num_images):
+        h, w = 96, 80
+        img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        name = f'{i:012d}.jpg'
+        cv2.imwrite(str(root / split / name), img)
+        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
+        x0, y0, bw, bh = 10., 8., 48., 72.
+        kpts = []
+        for _ in range(17):
+            kpts += [float(x0 + rng.uniform(2, bw - 2)),
+                     float(y0 + rng.uniform(2, bh - 2)), 2]
+        anns.append(dict(id=i + 1, image_id=i + 1, category_id=1,
+                         bbox=[x0, y0, bw, bh], area=bw * bh, iscrowd=0,
+                         num_keypoints=17, keypoints=kpts))
+    names = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+             'left_shoulder', 'right_shoulder', 'left_elbow',
+             'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
+             'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+             'right_ankle']
+    cats = [dict(id=1, name='person', supercategory='person',
+                 keypoints=names, skeleton=[[16, 14], [14, 12]])]
+    ann_file = root / 'annotations' / f'person_keypoints_{split}.json'
+    ann_file.parent.mkdir(exist_ok=True)
+    ann_file.write_text(json.dumps(dict(images=images, annotations=anns,
+                                        categories=cats)))
+    return str(ann_file)
+
+
+@pytest.mark.slow
+def test_vitpose_config_trains_and_evaluates(tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    root = tmp_path / 'coco'
+    write_coco_keypoints(root, 'train2017', 4, 0)
+    val_ann = write_coco_keypoints(root, 'val2017', 2, 1)
+    ckpt = tmp_path / 'backbone.pth'
+    sd = write_vit_checkpoint(ckpt, (IN_H, IN_W))
+
+    cfg = Config.fromfile(CFG)
+    # what the paper's setting must keep
+    assert cfg.model.backbone.drop_path_rate == 0.3
+    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
+    assert cfg.model.head.deconv_out_channels == (256, 256)
+    assert cfg.codec.heatmap_size == (48, 64) and cfg.codec.sigma == 2
+    assert cfg.param_scheduler[1].milestones == [170, 200]
+    assert cfg.train_cfg.max_epochs == 210
+
+    set_tiny_backbone(cfg.model.backbone, ckpt, (IN_H, IN_W))
+    cfg.model.backbone.drop_path_rate = 0.0
+    cfg.optim_wrapper.paramwise_cfg.num_layers = 2
+    codec = dict(type='UDPHeatmap', input_size=(IN_W, IN_H),
+                 heatmap_size=(HM_W, HM_H), sigma=2)
+    cfg.model.head.update(in_channels=64, deconv_out_channels=(32, 32),
+                          decoder=codec)
+    for dl in (cfg.train_dataloader, cfg.val_dataloader):
+        dl.batch_size = 2
+        dl.num_workers = 0
+        dl.persistent_workers = False
+        dl.dataset.data_root = str(root) + '/'
+        for t in dl.dataset.pipeline:
+            if t['type'] == 'TopdownAffine':
+                t['input_size'] = codec['input_size']
+            if t['type'] == 'GenerateTarget':
+                t['encoder'] = codec
+    cfg.val_dataloader.dataset.bbox_file = None  # ground-truth boxes
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.val_evaluator.ann_file = val_ann
+    cfg.test_evaluator = cfg.val_evaluator
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
+                         val_interval=100)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
+                                by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
+                                        interval=100, by_epoch=False)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.default_hooks.visualization = dict(type='PoseVisualizationHook',
+                                           enable=False)
+    cfg.work_dir = str(tmp_path / 'work')
+
+    runner = Runner.from_cfg(cfg)
+    snap = SnapshotBackbone()
+    runner.register_hook(snap, priority='LOWEST')
+    runner.train()
+    assert runner.iter == 2
+    assert_state_from_checkpoint(snap.state, sd)
+    # mmpose's layer decay works on mmpretrain's ViT: block i x 0.75**(2-i)
+    groups = runner.optim_wrapper.optimizer.param_groups
+    scale = {n: g['lr_scale'] for g in groups for n in g['param_names']}
+    assert scale['backbone.layers.1.attn.qkv.weight'] == pytest.approx(0.75)
+    assert scale['backbone.layers.0.attn.qkv.weight'] == pytest.approx(
+        0.75**2)
+    assert scale['backbone.patch_embed.projection.weight'] == \
+        pytest.approx(0.75**3)
+    assert scale['head.final_layer.weight'] == 1.0
+    # training moved the backbone
+    after = runner.model.backbone.state_dict()
+    assert not np.allclose(after['layers.1.attn.qkv.weight'].numpy(),
+                           snap.state['layers.1.attn.qkv.weight'].numpy())
+    metrics = runner.val_loop.run()
+    assert 0.0 <= metrics['coco/AP'] <= 1.0
+    assert 0.0 <= metrics['coco/AR'] <= 1.0
