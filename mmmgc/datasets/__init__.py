@@ -3,9 +3,12 @@ from .fashion_mnist import (FASHION_MNIST_CLASSES, FashionMNISTItems,
                             FashionMNISTScenes, default_data_root,
                             load_fashion_mnist, make_items, make_scenes)
 from .image_folder import UnlabeledImageFolder, scan_images
+from .seeded_augment import (PerSampleSeededDataset, PerSampleSeededSampler,
+                             per_sample_seed, seeded_global_rng)
 
 __all__ = [
     'FASHION_MNIST_CLASSES', 'FashionMNISTItems', 'FashionMNISTScenes',
     'default_data_root', 'load_fashion_mnist', 'make_items', 'make_scenes',
-    'UnlabeledImageFolder', 'scan_images'
+    'UnlabeledImageFolder', 'scan_images', 'PerSampleSeededDataset',
+    'PerSampleSeededSampler', 'per_sample_seed', 'seeded_global_rng'
 ]
