@@ -1,0 +1,117 @@
+# Mugs transfer: Cascade Mask R-CNN + FPN with a ViT-S/16 backbone, COCO
+# 1x. Settings: shared/notes/mugs-reference.md ("Detection") and the Mugs
+# paper, appendix B.3.2 (the iBOT protocol): taps of blocks 3, 5, 7, 11 ->
+# 2x ConvTranspose (x4), ConvTranspose (x2), identity, MaxPool (x1/2) ->
+# FPN; DETR-style multi-scale training, single-scale test; AdamW lr 2e-4,
+# wd 0.05, layer-wise lr decay 0.8; 12 epochs, lr x0.1 after epochs 9 and
+# 11. The cascade heads are mmdet's standard ones (the notes do not give
+# iBOT's head variant).
+# Set the backbone file (e.g. converted with
+# tools/model_converters/convert_official.py --format mugs) with
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# (loaded STRICTLY: any key mismatch stops the run).
+_base_ = [
+    'mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py',
+    'mmdet::_base_/datasets/coco_instance.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
+
+pretrained = 'checkpoints/mugs_vit-small-p16_in1k-800e_backbone.pth'
+embed_dims = 384
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmpretrain.StrictPretrainedViT',
+        arch=dict(
+            embed_dims=embed_dims,
+            num_layers=12,
+            num_heads=6,
+            feedforward_channels=4 * embed_dims),
+        img_size=224,  # pos_embed is resized bicubically to each input
+        patch_size=16,
+        out_indices=(3, 5, 7, 11),
+        out_type='featmap',
+        final_norm=True,
+        norm_all_taps=False,  # the notes give no norm on the taps
+        drop_path_rate=0.1,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+    neck=[
+        dict(
+            type='mmpretrain.ViTPyramidNeck',
+            in_channels=embed_dims,
+            scale_factors=(4, 2, 1, 0.5),
+            norm_cfg=norm_cfg),
+        dict(
+            type='FPN',
+            in_channels=[embed_dims] * 4,
+            out_channels=256,
+            num_outs=5)
+    ])
+
+# multi-scale augmentation of DETR / Sparse R-CNN
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='RandomChoice',
+        transforms=[[
+            dict(
+                type='RandomChoiceResize',
+                scales=[(s, 1333) for s in range(480, 801, 32)],
+                keep_ratio=True)
+        ],
+                    [
+                        dict(
+                            type='RandomChoiceResize',
+                            scales=[(400, 1333), (500, 1333), (600, 1333)],
+                            keep_ratio=True),
+                        dict(
+                            type='RandomCrop',
+                            crop_type='absolute_range',
+                            crop_size=(384, 600),
+                            allow_negative_crop=True),
+                        dict(
+                            type='RandomChoiceResize',
+                            scales=[(s, 1333) for s in range(480, 801, 32)],
+                            keep_ratio=True)
+                    ]]),
+    dict(type='PackDetInputs')
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=2, dataset=dict(pipeline=train_pipeline))
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    constructor='mmpretrain.ViTLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        layer_decay_rate=0.8,
+        norm_decay_mult=0.,
+        custom_keys={
+            'pos_embed': dict(decay_mult=0.),
+            'cls_token': dict(decay_mult=0.)
+        }))
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_epochs,
+        by_epoch=True,
+        milestones=[9, 11],
+        gamma=0.1)
+]
+# 8 GPUs x 2 images
+auto_scale_lr = dict(enable=False, base_batch_size=16)
