@@ -78,7 +78,8 @@ def build_feature_model(cfg, checkpoint: Union[str, None] = None):
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(model_cfg)
     model.init_weights()
-    return model.eval()
+    model.eval()
+    return model
 
 
 __all__ = ['extract_dataloader_features', 'build_feature_model']
