@@ -1,5 +1,7 @@
 """Session-wide synthetic downstream data and a tiny backbone checkpoint,
-generated once in a temporary folder and shared by tests/downstream."""
+generated once in a temporary folder and shared by tests/downstream
+(import the fixtures into a test module; a ``conftest.py`` here would
+shadow ``tests/conftest.py`` for ``from conftest import ...``)."""
 import os.path as osp
 
 import pytest
