@@ -10,7 +10,7 @@ local_size = 32
 num_local_crops = 4
 embed_dims = 64
 batch_size = 64
-max_epochs = 10
+max_epochs = 8
 queue_length = 1024
 
 train_pipeline = [
@@ -27,13 +27,14 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=batch_size,
-    num_workers=0,
+    num_workers=1,
+    persistent_workers=True,
     drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
         type='FashionMNISTScenes',
-        num_samples=2048,
+        num_samples=1536,
         img_size=global_size,
         seed=0,
         pipeline=train_pipeline))
@@ -105,7 +106,12 @@ optim_wrapper = dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
         flat_decay_mult=0.0,
-        custom_keys={'backbone.patch_embed': dict(lr_mult=0.2)}))
+        custom_keys={
+            # custom keys bypass the *_decay_mult rules: list the bias too
+            'backbone.patch_embed.projection.weight': dict(lr_mult=0.2),
+            'backbone.patch_embed.projection.bias':
+            dict(lr_mult=0.2, decay_mult=0.0),
+        }))
 warmup_epochs = 1
 param_scheduler = [
     dict(

@@ -1,0 +1,206 @@
+"""The Mugs algorithm on a tiny ViT: gradients, teacher, queues and
+buffers, checkpoints, losses going down, configs."""
+import copy
+
+import pytest
+import torch
+from mmengine.logging import MessageHub
+from mmpretrain.structures import DataSample
+from mugs_fixtures import build_tiny_mugs, random_crops, silence_init_logs
+
+from mmmgc.models.utils import EMATeacher, FeatureQueue
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    silence_init_logs()
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    hub.update_info('max_iters', 100)
+
+
+def _samples(weak):
+    out = []
+    for w in weak:
+        ds = DataSample()
+        ds.set_field(w, 'mugs_weak')
+        out.append(ds)
+    return out
+
+
+def test_structure_teacher_tracks_the_right_modules():
+    model = build_tiny_mugs()
+    assert isinstance(model.teacher, EMATeacher)
+    assert set(model.teacher.module.keys()) == {
+        'backbone', 'neck', 'instance_projector', 'local_group_projector',
+        'group_head'
+    }
+    names = [n for n, _ in model.teacher.named_parameters()]
+    assert not any('predictor' in n for n in names)  # student-only
+    assert all(not p.requires_grad for p in model.teacher.parameters())
+    # init_weights copied the initialised student into the teacher
+    for t, s in zip(model.teacher.module.backbone.parameters(),
+                    model.backbone.parameters()):
+        assert torch.equal(t, s)
+    model.train()
+    assert not model.teacher.training and model.backbone.training
+    queues = [m for m in model.modules() if isinstance(m, FeatureQueue)]
+    assert len(queues) == 4  # 2 target queues + 2 neighbour buffers
+
+
+def test_gradients_reach_only_the_student_and_teacher_moves():
+    model = build_tiny_mugs()
+    model.train()
+    crops = random_crops(batch=4, num_local=2)
+    losses = model.loss(crops, _samples([True, False, True, False]))
+    assert set(losses) == {'loss_instance', 'loss_local_group', 'loss_group'}
+    sum(losses.values()).backward()
+    for name, p in model.named_parameters():
+        if name.startswith('teacher.'):
+            assert p.grad is None, name
+        elif p.requires_grad:
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+    # the teacher moves by EMA after the student changed
+    opt = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.5)
+    opt.step()
+    before = [p.clone() for p in model.teacher.parameters()]
+    model.teacher.update(model._ema_source(), step=0, max_steps=10)
+    after = list(model.teacher.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, before))
+    w_t = model.teacher.module.backbone.layers[0].attn.qkv.weight
+    w_s = model.backbone.layers[0].attn.qkv.weight
+    w_0 = before[[n for n, _ in model.teacher.named_parameters()].index(
+        'module.backbone.layers.0.attn.qkv.weight')]
+    assert torch.allclose(w_t, 0.996 * w_0 + 0.004 * w_s, atol=1e-6)
+
+
+def test_queues_buffers_and_center_after_a_step():
+    model = build_tiny_mugs(queue_length=50, buffer_length=50)
+    model.train()
+    crops = random_crops(batch=4, num_local=2)
+    c0 = model.group_head.center.clone()
+    with torch.no_grad():
+        model.loss(crops, _samples([True, False, True, False]))
+    assert int(model.instance_head.queue.num_filled) == 8  # 2 crops x 4
+    assert int(model.local_group_head.queue.num_filled) == 8
+    assert int(model.teacher_buffer.num_filled) == 4  # first global crop
+    assert int(model.student_buffer.num_filled) == 2  # weak images only
+    assert not torch.equal(model.group_head.center, c0)
+    # the teacher buffer holds the teacher's mean patch tokens of crop 0
+    tokens = model.teacher.module.backbone(crops[0])[-1]
+    assert torch.allclose(model.teacher_buffer.queue[:4],
+                          tokens[:, 1:].mean(1), atol=1e-5)
+    # targets are unit vectors
+    assert torch.allclose(model.instance_head.queue.queue[:8].norm(dim=1),
+                          torch.ones(8), atol=1e-5)
+
+
+def test_shared_neighbour_buffer_variant_and_two_crop_variant():
+    model = build_tiny_mugs(separate_student_buffer=False)
+    assert model.student_buffer is None
+    crops = random_crops(batch=3, num_local=0)  # Table 9: two crops
+    losses = model.loss(crops)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert int(model.teacher_buffer.num_filled) == 3
+
+
+def test_loss_weights_are_real_multipliers():
+    torch.manual_seed(0)
+    a = build_tiny_mugs()
+    b = copy.deepcopy(a)
+    b.loss_weights = dict(instance=1.0, local_group=0.5, group=0.0)
+    crops = random_crops(batch=3, num_local=1)
+    a.eval()
+    b.eval()
+    la, lb = a.loss(crops), b.loss(crops)
+    assert lb['loss_instance'].item() == pytest.approx(
+        3 * la['loss_instance'].item(), rel=1e-5)
+    assert lb['loss_local_group'].item() == pytest.approx(
+        1.5 * la['loss_local_group'].item(), rel=1e-5)
+    assert lb['loss_group'].item() == 0.0
+    with pytest.raises(ValueError, match='loss_weights'):
+        from mmpretrain.registry import MODELS
+        from mugs_fixtures import tiny_mugs_cfg
+        MODELS.build(dict(tiny_mugs_cfg(), loss_weights=dict(local=1.)))
+
+
+def test_bad_inputs_are_clear_errors():
+    model = build_tiny_mugs()
+    with pytest.raises(ValueError, match='MugsMultiCrop'):
+        model.loss(random_crops(batch=2)[:3])
+
+
+def test_state_dict_round_trip_keeps_queues_and_teacher():
+    model = build_tiny_mugs()
+    for _ in range(2):
+        with torch.no_grad():
+            model.loss(random_crops(batch=4, num_local=1))
+    sd = model.state_dict()
+    for key in ('instance_head.queue.queue', 'local_group_head.queue.ptr',
+                'teacher_buffer.queue', 'student_buffer.num_filled',
+                'group_head.center', 'teacher.module.backbone.ln1.weight'):
+        assert key in sd, key
+    torch.manual_seed(123)
+    fresh = build_tiny_mugs()
+    fresh.load_state_dict(sd)
+    for k, v in fresh.state_dict().items():
+        assert torch.equal(v, sd[k]), k
+
+
+@pytest.mark.slow
+def test_several_optimiser_steps_lower_the_loss(repo_root):
+    """The demo config (tiny ViT, multi-crop pipeline, real data), its
+    optimiser wrapper: the loss on a fixed held-out batch, evaluated with
+    the same queue/buffer/centre state, goes down after training steps."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.dataset import default_collate
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS, MODELS
+
+    cfg = Config.fromfile(osp.join(repo_root, 'configs/mugs/mugs_demo.py'))
+    cfg.train_dataloader.dataset.num_samples = 160
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        dataset = DATASETS.build(cfg.train_dataloader.dataset)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        ow = build_optim_wrapper(model, dict(cfg.optim_wrapper,
+                                             optimizer=dict(
+                                                 type='AdamW', lr=2e-3,
+                                                 weight_decay=0.04)))
+    import numpy as np
+    np.random.seed(0)
+    batches = [
+        default_collate([dataset[i] for i in range(j, j + 16)])
+        for j in range(0, 160, 16)
+    ]
+    held_out = model.data_preprocessor(batches[-1], True)
+
+    def held_out_loss(m):
+        probe = copy.deepcopy(m)
+        probe.load_state_dict(state0, strict=False)  # same queues/buffers
+        probe.eval()
+        with torch.no_grad():
+            losses = probe.loss(held_out['inputs'],
+                                held_out['data_samples'])
+        return sum(v.item() for v in losses.values())
+
+    # queue/buffer/centre state of a model after one pass of warm-up data
+    with torch.no_grad():
+        for b in batches[:4]:
+            data = model.data_preprocessor(b, True)
+            model.loss(data['inputs'], data['data_samples'])
+    state0 = {
+        k: v.clone()
+        for k, v in model.state_dict().items()
+        if k.endswith(('queue', 'ptr', 'num_filled', 'center'))
+    }
+    before = held_out_loss(model)
+    for step in range(3):
+        for b in batches[:9]:
+            model.train_step(b, ow)
+    after = held_out_loss(model)
+    assert after < before - 0.05, (before, after)

@@ -1,0 +1,328 @@
+"""Pure functions and small modules of Mugs: queue FIFO (and the reference
+bug), top-k neighbours, centring, pairing, temperature schedule, loss
+maths, last-layer freeze, per-parameter clipping, weight-decay schedule."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from mmmgc.engine import PerParamClipOptimWrapper, clip_grad_norm_per_param_
+from mmmgc.engine.hooks import (MugsFreezeLastLayerHook,
+                                MugsTeacherTempHook)
+from mmmgc.models.heads import MugsGroupHead, MugsInfoNCEHead
+from mmmgc.models.heads.mugs_group_head import mugs_group_loss_matrix
+from mmmgc.models.heads.mugs_infonce_head import mugs_infonce_loss_matrix
+from mmmgc.models.necks import MugsAggregator
+from mmmgc.models.utils import (FeatureQueue, mugs_center_update,
+                                mugs_crop_pairs, mugs_pair_weights,
+                                mugs_teacher_temperature,
+                                mugs_topk_neighbours)
+
+
+# ---------------------------------------------------------------- queue
+class _ReferenceBugQueue(FeatureQueue):
+    """The released code's buffer update: when the batch fits before the
+    end, the pointer is advanced by TWICE the batch."""
+
+    @torch.no_grad()
+    def enqueue(self, x):
+        ptr, n = int(self.ptr), x.shape[0]
+        super().enqueue(x)
+        if ptr + n <= self.length:
+            self.ptr.fill_((ptr + 2 * n) % self.length)
+
+
+def check_fifo(queue_cls) -> None:
+    """FIFO order with a batch (3) that does not divide the length (5), and
+    every slot written in turn."""
+    q = queue_cls(length=5, dim=1, init='zeros')
+    written = []
+    for step in range(4):
+        rows = torch.arange(3. * step + 1, 3. * step + 4).view(-1, 1)
+        q.enqueue(rows)
+        written += rows.flatten().tolist()
+        # the queue holds exactly the newest min(5, n) rows ...
+        newest = written[-5:]
+        assert sorted(v for v in q.queue.flatten().tolist() if v) == \
+            sorted(newest)
+        # ... each in the slot where a FIFO writes it: row i -> i % 5
+        for i, v in enumerate(written[-5:], start=len(written) - len(
+                newest)):
+            assert q.queue[i % 5, 0].item() == v
+    assert int(q.ptr) == len(written) % 5
+    assert q.ordered().flatten().tolist() == written[-5:]
+
+
+def test_feature_queue_fifo_with_non_dividing_batch():
+    check_fifo(FeatureQueue)
+
+
+def test_reference_pointer_bug_fails_the_fifo_test():
+    with pytest.raises(AssertionError):
+        check_fifo(_ReferenceBugQueue)
+    # and it really leaves slots unwritten: batch 2 into 8 slots
+    q = _ReferenceBugQueue(length=8, dim=1, init='zeros')
+    for step in range(8):
+        q.enqueue(torch.full((2, 1), step + 1.))
+    assert (q.queue == 0).sum() == 4  # half of the buffer never written
+
+
+def test_queue_travels_in_state_dict():
+    q = FeatureQueue(7, 3)
+    q.enqueue(torch.randn(5, 3))
+    q2 = FeatureQueue(7, 3)
+    q2.load_state_dict(q.state_dict())
+    assert torch.equal(q2.queue, q.queue)
+    assert int(q2.ptr) == 5 and int(q2.num_filled) == 5
+
+
+# ------------------------------------------------------------ neighbours
+def test_topk_neighbours_match_brute_force():
+    g = torch.Generator().manual_seed(1)
+    bank = torch.randn(40, 6, generator=g) * torch.rand(40, 1, generator=g)
+    query = torch.randn(5, 6, generator=g)
+    out = mugs_topk_neighbours(query, bank, k=4)
+    assert out.shape == (5, 4, 6)
+    for i in range(5):
+        sims = [
+            float(torch.dot(query[i], bank[j]) /
+                  (query[i].norm() * bank[j].norm())) for j in range(40)
+        ]
+        best = np.argsort(sims)[::-1][:4]
+        assert torch.equal(out[i], bank[best.copy()])
+
+
+def test_topk_neighbours_restricted_to_written_rows():
+    bank = torch.zeros(10, 2)
+    bank[:3] = torch.tensor([[1., 0.], [0., 1.], [-1., 0.]])
+    bank[3:] = torch.tensor([0.9, 0.1])  # never written, must not count
+    out = mugs_topk_neighbours(torch.tensor([[1., 0.]]), bank, 2,
+                               num_valid=3)
+    assert out[0].tolist() == [[1., 0.], [0., 1.]]
+    with pytest.raises(ValueError, match='k=11'):
+        mugs_topk_neighbours(torch.ones(1, 2), bank, 11)
+
+
+# -------------------------------------------------------------- centring
+def test_center_update_known_values():
+    center = torch.tensor([[1., 0., 2.]])
+    logits = torch.tensor([[0., 2., 4.], [2., 0., 0.]])  # mean [1, 1, 2]
+    new = mugs_center_update(center, logits, 0.9)
+    assert torch.allclose(new, torch.tensor([[1., 0.1, 2.]]))
+    assert torch.equal(center, torch.tensor([[1., 0., 2.]]))  # not in place
+
+
+def test_group_head_update_center_uses_all_teacher_crops():
+    head = MugsGroupHead(8, 16, 4, num_prototypes=3, center_momentum=0.5)
+    t = torch.tensor([[[2., 0., 0.]], [[0., 4., 0.]]])  # (T=2, B=1, K=3)
+    head.update_center(t)
+    assert torch.allclose(head.center, torch.tensor([[0.5, 1., 0.]]))
+
+
+# --------------------------------------------------------------- pairing
+def test_pairs_and_weights():
+    pairs = mugs_crop_pairs(2, 10)
+    assert len(pairs) == 22 and (0, 0) not in pairs and (1, 1) not in pairs
+    w = mugs_pair_weights(2, 10)
+    assert w.sum().item() == pytest.approx(1.0)
+    assert w[0, 1].item() == pytest.approx(0.25)  # 1/2 * 1/2 gg pairs
+    assert w[0, 5].item() == pytest.approx(0.025)  # 1/2 * 1/20 local
+    assert w[0, 0] == 0 and w[1, 1] == 0
+    u = mugs_pair_weights(2, 10, 'uniform')
+    assert torch.allclose(u[u > 0], torch.full((22, ), 1 / 22))
+    two = mugs_pair_weights(2, 0)  # 2-crop variant (Table 9)
+    assert two.tolist() == [[0., 0.5], [0.5, 0.]]
+    with pytest.raises(ValueError, match='pair weighting'):
+        mugs_pair_weights(2, 1, 'mean')
+
+
+# ----------------------------------------------------------- temperature
+def test_teacher_temperature_schedule():
+    lin = np.linspace(0.04, 0.07, 30)
+    for e in (0, 1, 15, 29):
+        assert mugs_teacher_temperature(e, 30) == pytest.approx(lin[e])
+    assert mugs_teacher_temperature(30, 30) == pytest.approx(0.07)
+    assert mugs_teacher_temperature(500, 30) == pytest.approx(0.07)
+    assert mugs_teacher_temperature(3, 0, 0.04, 0.04) == 0.04
+
+
+class _Runner:
+
+    def __init__(self, model, epoch, it):
+        from mmengine.logging import MessageHub
+        self.model, self.epoch, self.iter = model, epoch, it
+        self.message_hub = MessageHub.get_instance('mugs_test_hooks')
+
+
+def test_hooks_set_temperature_and_freeze():
+    model = nn.Module()
+    model.group_head = MugsGroupHead(8, 16, 4, num_prototypes=3)
+    hook = MugsTeacherTempHook(0.04, 0.07, warmup_epochs=4)
+    freeze = MugsFreezeLastLayerHook(freeze_epochs=1)
+    hook.before_train_iter(_Runner(model, 2, 100), 0)
+    freeze.before_train_iter(_Runner(model, 0, 100), 0)
+    assert model.group_head.teacher_temp == pytest.approx(0.06)
+    assert model.group_head.last_layer_frozen
+    freeze.before_train_iter(_Runner(model, 1, 101), 0)
+    assert not model.group_head.last_layer_frozen
+    by_iter = MugsTeacherTempHook(0.04, 0.07, warmup_epochs=None,
+                                  warmup_iters=3)
+    by_iter.before_train_iter(_Runner(model, 0, 1), 0)
+    assert model.group_head.teacher_temp == pytest.approx(0.055)
+    with pytest.raises(ValueError, match='exactly one'):
+        MugsTeacherTempHook(warmup_epochs=3, warmup_iters=3)
+
+
+# ----------------------------------------------------------- loss maths
+def test_infonce_matrix_equals_cross_entropy_over_logits():
+    g = torch.Generator().manual_seed(0)
+    preds = F.normalize(torch.randn(3, 4, 8, generator=g), dim=-1)
+    targets = F.normalize(torch.randn(2, 4, 8, generator=g), dim=-1)
+    queue = F.normalize(torch.randn(20, 8, generator=g), dim=-1)
+    out = mugs_infonce_loss_matrix(preds, targets, queue, 0.2)
+    for t in range(2):
+        for s in range(3):
+            pos = (preds[s] * targets[t]).sum(-1, keepdim=True)
+            logits = torch.cat([pos, preds[s] @ queue.t()], 1) / 0.2
+            ref = F.cross_entropy(logits, torch.zeros(4, dtype=torch.long))
+            assert out[t, s].item() == pytest.approx(ref.item(), rel=1e-5)
+
+
+def test_group_loss_matrix_equals_soft_cross_entropy():
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(3, 4, 6, generator=g)
+    t = torch.randn(2, 4, 6, generator=g)
+    c = torch.randn(1, 6, generator=g)
+    out = mugs_group_loss_matrix(s, t, c, 0.1, 0.04)
+    p_t = F.softmax((t[1] - c) / 0.04, -1)
+    ref = -(p_t * F.log_softmax(s[2] / 0.1, -1)).sum(-1).mean()
+    assert out[1, 2].item() == pytest.approx(ref.item(), rel=1e-5)
+
+
+def test_infonce_head_loss_is_weighted_mean_and_queue_untouched():
+    head = MugsInfoNCEHead(8, 16, 4, pred_hidden_channels=16,
+                           queue_length=10)
+    before = head.queue.get()
+    preds = F.normalize(torch.randn(4, 3, 4), dim=-1)  # 2 global, 2 local
+    targets = F.normalize(torch.randn(2, 3, 4), dim=-1)
+    loss = head.loss(preds, targets)
+    m = mugs_infonce_loss_matrix(preds, targets, before, 0.2)
+    ref = 0.5 * (m[0, 1] + m[1, 0]) / 2 + 0.5 * m[:, 2:].mean()
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
+    assert torch.equal(head.queue.queue, before)
+    head.enqueue(targets.reshape(-1, 4))
+    assert int(head.queue.num_filled) == 6
+
+
+def test_last_layer_frozen_gets_zero_gradient():
+    head = MugsGroupHead(8, 16, 4, num_prototypes=5, norm_last_layer=False)
+    x = torch.randn(3, 8)
+    head.last_layer_frozen = True
+    head(x).pow(2).sum().backward()
+    assert head.last_layer.weight_v.grad.abs().sum() == 0
+    assert head.last_layer.weight_g.grad.abs().sum() == 0
+    assert head.mlp[0].weight.grad.abs().sum() > 0
+    head.zero_grad()
+    head.last_layer_frozen = False
+    head(x).pow(2).sum().backward()
+    assert head.last_layer.weight_v.grad.abs().sum() > 0
+    normed = MugsGroupHead(8, 16, 4, num_prototypes=5, norm_last_layer=True)
+    assert not normed.last_layer.weight_g.requires_grad
+
+
+def test_weight_norm_last_layer_rows_have_norm_g():
+    head = MugsGroupHead(8, 16, 4, num_prototypes=5)
+    w = head.last_layer.weight()
+    assert torch.allclose(w.norm(dim=1), torch.ones(5), atol=1e-6)
+
+
+def test_aggregator_depth_and_output():
+    agg = MugsAggregator(16, 2, 32, depth=1)
+    assert len(agg.layers) == 1
+    assert len(MugsAggregator(16, 2, 32).layers) == 2  # the paper's default
+    out = agg(torch.randn(5, 16), torch.randn(5, 3, 16))
+    assert isinstance(out, tuple) and out[0].shape == (5, 16)
+    with pytest.raises(ValueError, match='neighbours'):
+        agg(torch.randn(5, 16), torch.randn(4, 3, 16))
+
+
+# ------------------------------------------------------------ optimiser
+def test_per_parameter_clipping_known_values():
+    a = nn.Parameter(torch.zeros(2))
+    b = nn.Parameter(torch.zeros(2))
+    a.grad = torch.tensor([3., 4.])  # norm 5 -> clipped to 3
+    b.grad = torch.tensor([0.6, 0.8])  # norm 1 -> untouched
+    assert clip_grad_norm_per_param_([a, b], 3.0) == 1
+    assert torch.allclose(a.grad, torch.tensor([1.8, 2.4]), atol=1e-5)
+    assert torch.equal(b.grad, torch.tensor([0.6, 0.8]))
+
+
+def test_per_param_clip_wrapper_clips_before_step():
+    p = nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([p], lr=1.0)
+    ow = PerParamClipOptimWrapper(opt, max_norm=1.0)
+    (p * torch.tensor([30., 40.])).sum().backward()
+    ow.step()
+    assert torch.allclose(p.data, torch.tensor([-0.6, -0.8]), atol=1e-5)
+    with pytest.raises(ValueError, match='max_norm'):
+        PerParamClipOptimWrapper(opt, max_norm=0.)
+
+
+def test_demo_param_groups_patch_embed_lr_and_no_decay(repo_root):
+    """The demo's paramwise_cfg on a real (tiny) Mugs model: patch
+    embedding lr x 0.2, no decay on biases and norms (incl. the patch
+    embedding's bias), decay elsewhere."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mugs_fixtures import build_tiny_mugs, silence_init_logs
+
+    silence_init_logs()
+    cfg = Config.fromfile(osp.join(repo_root, 'configs/mugs/mugs_demo.py'))
+    model = build_tiny_mugs()
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        ow = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert isinstance(ow, PerParamClipOptimWrapper) and ow.max_norm == 3.0
+    lr, wd = cfg.optim_wrapper.optimizer.lr, 0.04
+    setting = {}
+    for g in ow.optimizer.param_groups:
+        for p in g['params']:
+            setting[id(p)] = (g['lr'], g['weight_decay'])
+    names = dict(model.named_parameters())
+    pe = 'backbone.patch_embed.projection.'
+    assert setting[id(names[pe + 'weight'])] == (pytest.approx(0.2 * lr), wd)
+    assert setting[id(names[pe + 'bias'])] == (pytest.approx(0.2 * lr), 0.)
+    assert setting[id(names['backbone.ln1.weight'])] == (lr, 0.)
+    assert setting[id(names['neck.layers.0.attn.qkv.bias'])] == (lr, 0.)
+    qkv = names['backbone.layers.0.attn.qkv.weight']
+    assert setting[id(qkv)] == (lr, wd)
+    assert setting[id(names['group_head.last_layer.weight_v'])] == (lr, wd)
+    assert setting[id(names['group_head.last_layer.weight_g'])][1] == wd
+
+
+def test_weight_decay_cosine_schedule_leaves_zero_groups_at_zero():
+    from mmengine.optim.scheduler import CosineAnnealingParamScheduler
+
+    decayed = nn.Parameter(torch.zeros(2, 2))
+    flat = nn.Parameter(torch.zeros(2))
+    opt = torch.optim.AdamW([
+        dict(params=[decayed], weight_decay=0.04),
+        dict(params=[flat], weight_decay=0.0)
+    ], lr=0.1)
+    sched = CosineAnnealingParamScheduler(
+        opt, param_name='weight_decay', eta_min_ratio=2.5, begin=0, end=10,
+        by_epoch=False)
+    values = []
+    for _ in range(11):
+        values.append([g['weight_decay'] for g in opt.param_groups])
+        opt.step()
+        sched.step()
+    ref = [0.1 + (0.04 - 0.1) * (1 + np.cos(np.pi * i / 10)) / 2
+           for i in range(11)]
+    # as DINO's per-iteration cosine: iteration i of N gets ref[i], i < N
+    assert np.allclose([v[0] for v in values[:10]], ref[:10], atol=1e-9)
+    assert values[10][0] == values[9][0]  # held after the end
+    assert all(v[1] == 0 for v in values)
