@@ -30,11 +30,13 @@ def parse_args():
     p.add_argument('--output-dir', default=None,
                    help='overrides output_dir (predicted PNGs)')
     p.add_argument('--out', default=None, help='write metrics as JSON')
+    p.add_argument('--device', default=None,
+                   help="defaults to 'cuda' when available, else 'cpu'")
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     return p.parse_args()
 
 
-def build_davis_backbone(cfg, checkpoint=None):
+def build_davis_backbone(cfg, checkpoint=None, device='cpu'):
     """The frozen backbone of ``cfg.model``, weights loaded (strictly)."""
     import mmmgc  # noqa: F401  (registries, torch.load shim)
     from mmengine.registry import DefaultScope
@@ -51,7 +53,7 @@ def build_davis_backbone(cfg, checkpoint=None):
         backbone = MODELS.build(mcfg)
     backbone.init_weights()
     backbone.eval()  # (mmpretrain ViT.train() returns None)
-    return backbone
+    return backbone.to(device)
 
 
 def resized_hw(h, w, short_side, size_divisor, patch_size):
@@ -81,8 +83,9 @@ def frame_features(backbone, path, hw, mean, std):
     mean = torch.tensor(mean).view(3, 1, 1)
     std = torch.tensor(std).view(3, 1, 1)
     x = (x - mean) / std
-    fmap = backbone(x[None])[-1][0]  # (C, h, w)
-    return fmap.flatten(1).t(), tuple(fmap.shape[1:])
+    device = backbone.patch_embed.projection.weight.device
+    fmap = backbone(x[None].to(device))[-1][0]  # (C, h, w)
+    return fmap.flatten(1).t().float().cpu(), tuple(fmap.shape[1:])
 
 
 def read_annotation(path):
@@ -146,11 +149,13 @@ def run_sequence(backbone, cfg, seq):
     return preds, sequence_j_and_f(preds, gts, cfg.metric.bound_th)
 
 
-def davis_from_config(cfg, checkpoint=None):
+def davis_from_config(cfg, checkpoint=None, device=None):
     """Run every sequence; returns J / F / J&F means (percent) and the
     per-sequence scores."""
     from mmmgc.evaluation.davis_metrics import davis_j_and_f
-    backbone = build_davis_backbone(cfg, checkpoint)
+    if device is None:
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    backbone = build_davis_backbone(cfg, checkpoint, device)
     list_file = osp.join(cfg.data.data_root, cfg.data.image_set)
     if not osp.exists(list_file):
         raise FileNotFoundError(f'davis: data.image_set {list_file} '
@@ -181,7 +186,7 @@ def main():
         cfg.merge_from_dict(args.cfg_options)
     if args.output_dir:
         cfg.output_dir = args.output_dir
-    res = davis_from_config(cfg, args.checkpoint)
+    res = davis_from_config(cfg, args.checkpoint, args.device)
     print(json.dumps({k: v for k, v in res.items() if k != 'per_sequence'},
                      indent=1))
     if args.out:
