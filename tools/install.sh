@@ -34,8 +34,15 @@ want_stamp() {
 }
 
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip --disable-pip-version-check -q)
-PIPC=("${PIP[@]}" install -c "$CONSTRAINTS")
+# pip, with the noise of this machine's empty local index folders filtered
+# out (pip's exit status is kept).
+quiet_pip() {
+    "$PY" -m pip --disable-pip-version-check -q "$@" 2>&1 |
+        { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+    return "${PIPESTATUS[0]}"
+}
+PIP=(quiet_pip)
+PIPC=(quiet_pip install -c "$CONSTRAINTS")
 
 ensure_data() {
     # Fashion-MNIST (MIT licence) from Debian's dataset-fashion-mnist.
@@ -75,13 +82,16 @@ build_or_reuse_mmcv() {
         log "cached mmcv wheel does not import here; rebuilding"
         rm -f "$whl"
     fi
-    log "building mmcv 2.1.0 with CPU ops (about 7-8 min on 2 cores)"
+    log "building mmcv 2.1.0 with CPU ops (about 4-8 min on 2 cores)"
     local tmp
     tmp="$(mktemp -d)"
-    CFLAGS="-O3 -g0 -DNDEBUG -fwrapv" MMCV_WITH_OPS=1 FORCE_CUDA=0 \
-        MAX_JOBS="$(nproc)" \
+    # -g0 halves the compile time; CFLAGS replaces Python's flags, hence -O3.
+    (
+        export CFLAGS="-O3 -g0 -DNDEBUG -fwrapv" MMCV_WITH_OPS=1 FORCE_CUDA=0
+        export MAX_JOBS="$(nproc)"
         "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$tmp" \
-        "mmcv==2.1.0"
+            "mmcv==2.1.0"
+    )
     mv "$tmp"/mmcv-2.1.0-*.whl "$WHEELS"/
     rmdir "$tmp" 2>/dev/null || true
     whl="$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -1)"
