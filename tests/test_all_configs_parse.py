@@ -1,0 +1,44 @@
+"""Every config file in configs/ parses (inheritance from the installed
+libraries included) and names a model or an evaluation. Building each one
+with a tiny backbone is done by the tests of the area that owns it
+(tests/mgc, tests/mugs, tests/downstream*, tests/benchmarks); this test
+catches a config that nobody loads."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from conftest import REPO_ROOT
+
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'),
+                         recursive=True)
+    if '_base_' not in p.split(osp.sep))
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) > 10
+
+
+def _uses_mmmgc(cfg) -> bool:
+    import mmmgc  # noqa: F401
+    from mmpretrain.registry import MODELS
+    text = cfg.pretty_text
+    return any(f"'{name}'" in text and
+               MODELS.get(name).__module__.startswith('mmmgc')
+               for name in list(MODELS.module_dict))
+
+
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(p, REPO_ROOT) for p in CONFIGS])
+def test_config_parses(path):
+    cfg = Config.fromfile(path)
+    assert 'model' in cfg or 'evaluation' in cfg or 'extract' in cfg or \
+        'propagation' in cfg, f'{path} defines no model'
+    if 'train_cfg' in cfg or 'train_dataloader' in cfg:
+        # a Runner config: registry scope and our modules must be explicit
+        assert cfg.get('default_scope'), f'{path} has no default_scope'
+        imports = (cfg.get('custom_imports') or {}).get('imports', [])
+        assert 'mmmgc' in imports or not _uses_mmmgc(cfg), \
+            f'{path} uses mmmgc modules without custom_imports'
