@@ -60,6 +60,15 @@ def main():
         cfg.test_cfg = cfg.get('test_cfg') or ConfigDict(type='TestLoop')
         cfg.test_cfg.fp16 = True
     cfg.load_from = args.checkpoint
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # mmengine's init_dist calls torch.cuda.set_device, which a CPU-only
+        # torch lacks, and DDP rejects device_ids for CPU modules: start the
+        # gloo process group here and wrap with device_ids=None.
+        from mmmgc.utils import cpu_ddp_wrapper_cfg, init_cpu_distributed
+        cpu_ddp_wrapper_cfg(cfg)
+        init_cpu_distributed(
+            args.launcher,
+            timeout_s=cfg.env_cfg.get('dist_cfg', {}).get('timeout'))
 
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()

@@ -142,6 +142,15 @@ def main():
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # mmengine's init_dist calls torch.cuda.set_device, which a CPU-only
+        # torch lacks, and DDP rejects device_ids for CPU modules: start the
+        # gloo process group here and wrap with device_ids=None.
+        from mmmgc.utils import cpu_ddp_wrapper_cfg, init_cpu_distributed
+        cpu_ddp_wrapper_cfg(cfg)
+        init_cpu_distributed(
+            args.launcher,
+            timeout_s=cfg.env_cfg.get('dist_cfg', {}).get('timeout'))
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -152,3 +152,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, diff_rank_seed=True)
+# MoCoV3ViT freezes pos_embed in init_weights(), after the Runner has wrapped
+# the model in DDP (as mmpretrain's MoCo v3 configs do).
+find_unused_parameters = True

@@ -1,4 +1,8 @@
 from .compat import apply_torch_load_shim
+from .cpu_dist import cpu_ddp_wrapper_cfg, init_cpu_distributed
 from .version_check import SUPPORTED, check_versions
 
-__all__ = ['apply_torch_load_shim', 'check_versions', 'SUPPORTED']
+__all__ = [
+    'apply_torch_load_shim', 'check_versions', 'SUPPORTED',
+    'cpu_ddp_wrapper_cfg', 'init_cpu_distributed'
+]
