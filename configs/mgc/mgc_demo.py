@@ -12,7 +12,7 @@ custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
 img_size = 64
 embed_dims = 64
 granularities = (1, 2, 4)
-num_samples = (6, 4, 2)
+num_samples = (3, 3, 2)
 
 # Table 8 augmentations; blur sigma (0.1, 2.0) at 224 px scaled to 64 px.
 color_aug = [
@@ -90,14 +90,14 @@ model = dict(
     neck=dict(
         type='MGCProjectionNeck',
         in_channels=embed_dims,
-        hid_channels=256,
+        hid_channels=128,
         out_channels=64,
         num_layers=3,
         shared=True),
     head=dict(
         type='MGCHead',
         in_channels=64,
-        hid_channels=256,
+        hid_channels=128,
         out_channels=64,
         num_layers=2,
         shared=True,

@@ -8,10 +8,10 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
-from ..utils import (EMATeacher, all_key_cells, correspondence_areas,
-                     ema_update_, gather_targets, grid_avg_pool,
-                     is_distributed, normalize_rows, overlapped_key_cells,
-                     sample_query_cells)
+from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
+                     cell_overlaps, ema_update_, gather_targets,
+                     grid_avg_pool, is_distributed, overlapped_key_cells,
+                     row_areas, sample_query_cells)
 
 #: One direction of the symmetric loss: the query view, the key view and,
 #: for that pair, ``(q_img, q_cell, k_img, k_cell, targets)``.
@@ -190,29 +190,38 @@ class MGC(BaseSelfSupervisor):
         """Correspondence targets, query sampling and key selection of one
         granularity, for each direction.
 
+        The maths is that of :func:`correspondence_targets` (Eq. 2), taken
+        in its separable form: the areas are outer products of two 1-D
+        overlap tables (:func:`cell_overlaps`), so only the rows of the
+        sampled queries are ever formed (:func:`areas_from_overlaps`) and
+        normalised (:func:`gather_targets`), and the reverse direction
+        reuses the transposed tables.
+
         Returns:
             list: Per direction ``(q_view, k_view, q_img, q_cell, k_img,
             k_cell, targets)``; ``targets`` is ``(Q, K)`` float32.
         """
         c = self.granularities[index]
-        areas = correspondence_areas(boxes[:, 0], flips[:, 0], boxes[:, 1],
-                                     flips[:, 1], grid_size, c)
-        directions = [(0, 1, areas)]
-        if self.symmetric:
-            directions.append((1, 0, areas.transpose(1, 2)))
+        batch = boxes.shape[0]
+        ox, oy = cell_overlaps(boxes[:, 0], flips[:, 0], boxes[:, 1],
+                               flips[:, 1], grid_size, c)
+        directions = [(0, 1, ox, oy)]
+        if self.symmetric:  # the reverse pairing transposes the tables
+            directions.append((1, 0, ox.transpose(1, 2), oy.transpose(1, 2)))
         out = []
-        for d, (qv, kv, a) in enumerate(directions):
-            w = normalize_rows(a)
-            valid = a.sum(-1) > 0
+        for d, (qv, kv, dx, dy) in enumerate(directions):
+            valid = row_areas(dx, dy) > 0
             qb, qi = sample_query_cells(
                 valid, self.num_samples[index], self.sampling_generator,
                 seeds, salt=2 * index + d)
+            # raw areas of the sampled rows; normalised in gather_targets
+            rows = areas_from_overlaps(dx, dy, qb, qi)
             if self.key_cells == 'overlap':
-                kb, kj = overlapped_key_cells(w, qb, qi)
+                kb, kj = overlapped_key_cells(rows, qb, batch)
             else:
-                kb, kj = all_key_cells(w.shape[0], w.shape[2], w.device)
+                kb, kj = all_key_cells(batch, rows.shape[1], rows.device)
             out.append((qv, kv, qb, qi, kb, kj,
-                        gather_targets(w, qb, qi, kb, kj)))
+                        gather_targets(rows, qb, kb, kj, batch)))
         return out
 
     # ----------------------------------------------------------------- loss

@@ -20,7 +20,7 @@ a 1-D overlap along x and one along y: the batched computation needs two
 or images. The maths runs in float64 (exact to ~1e-12 for pixel boxes) and
 the result is returned in float32.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -60,29 +60,86 @@ def cell_edges_1d(start: Tensor, length: Tensor, flip: Tensor,
     """Original-image interval of each cell of a view along one axis.
 
     Args:
-        start (Tensor): ``(B,)`` box start (x or y) in original pixels.
-        length (Tensor): ``(B,)`` box length (w or h) in original pixels.
-        flip (Tensor): ``(B,)`` bool; True mirrors the cell order (use False
+        start (Tensor): ``(...)`` box start (x or y) in original pixels.
+        length (Tensor): ``(...)`` box length (w or h) in original pixels.
+        flip (Tensor): ``(...)`` bool; True mirrors the cell order (False
             for the y axis).
         cells (int): Number of cells ``G`` along the axis.
 
     Returns:
-        tuple: ``lo`` and ``hi``, each ``(B, G)``: the interval of cell ``g``
-        as counted in the view as fed to the network.
+        tuple: ``lo`` and ``hi``, each ``(..., G)``: the interval of cell
+        ``g`` as counted in the view as fed to the network.
     """
     g = torch.arange(cells, device=start.device, dtype=start.dtype)
-    g = g.unsqueeze(0).expand(start.shape[0], cells)
-    g = torch.where(flip.unsqueeze(1), cells - 1 - g, g)
-    size = (length / cells).unsqueeze(1)
-    lo = start.unsqueeze(1) + g * size
+    g = torch.where(flip.unsqueeze(-1), cells - 1 - g, g)
+    size = (length / cells).unsqueeze(-1)
+    lo = start.unsqueeze(-1) + g * size
     return lo, lo + size
 
 
 def overlap_1d(lo1: Tensor, hi1: Tensor, lo2: Tensor, hi2: Tensor) -> Tensor:
-    """Lengths of pairwise interval intersections: ``(B, G1, G2)``."""
-    lo = torch.maximum(lo1.unsqueeze(2), lo2.unsqueeze(1))
-    hi = torch.minimum(hi1.unsqueeze(2), hi2.unsqueeze(1))
+    """Lengths of pairwise interval intersections: ``(..., G1, G2)``."""
+    lo = torch.maximum(lo1.unsqueeze(-1), lo2.unsqueeze(-2))
+    hi = torch.minimum(hi1.unsqueeze(-1), hi2.unsqueeze(-2))
     return (hi - lo).clamp_min(0)
+
+
+def cell_overlaps(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
+                  flips2: Tensor, grid_size: int,
+                  granularity: int) -> Tuple[Tensor, Tensor]:
+    """The two 1-D overlap tables whose outer product gives the areas.
+
+    Arguments as in :func:`correspondence_targets`.
+
+    Returns:
+        tuple: ``ox`` and ``oy``, float64 ``(B, G, G)``: ``ox[b, c1, c2]`` is
+        the overlap along x (original pixels) of column ``c1`` of view 1
+        and column ``c2`` of view 2 (columns as fed, after flips);
+        ``oy[b, r1, r2]`` the same for rows.
+    """
+    cells = _check_inputs(boxes1, flips1, boxes2, flips2, grid_size,
+                          granularity)
+    device = boxes1.device
+    # (view, B, 4) -> start / length of shape (view, B, axis) with axis 0 = x
+    boxes = torch.stack([boxes1.to(device, torch.float64),
+                         boxes2.to(device, torch.float64)])
+    flips = torch.stack([flips1.to(device), flips2.to(device)]).bool()
+    # only the x axis is mirrored by a horizontal flip
+    flip_xy = torch.stack([flips, torch.zeros_like(flips)], dim=-1)
+    lo, hi = cell_edges_1d(boxes[..., :2], boxes[..., 2:], flip_xy, cells)
+    ov = overlap_1d(lo[0], hi[0], lo[1], hi[1])  # (B, axis, G1, G2)
+    return ov[:, 0], ov[:, 1]
+
+
+def areas_from_overlaps(ox: Tensor, oy: Tensor,
+                        img_idx: Optional[Tensor] = None,
+                        cell_idx: Optional[Tensor] = None) -> Tensor:
+    """Cell-pair intersection areas from the 1-D tables.
+
+    ``area[b, (r1, c1), (r2, c2)] = oy[b, r1, r2] * ox[b, c1, c2]``.
+
+    Args:
+        ox (Tensor): ``(B, G, G)`` x overlaps (see :func:`cell_overlaps`).
+        oy (Tensor): ``(B, G, G)`` y overlaps.
+        img_idx (Tensor, optional): ``(Q,)`` images of the wanted rows.
+        cell_idx (Tensor, optional): ``(Q,)`` view-1 cells of the wanted
+            rows. Without them every row is returned.
+
+    Returns:
+        Tensor: ``(B, G*G, G*G)``, or ``(Q, G*G)`` for the given rows.
+    """
+    cells = ox.shape[-1]
+    if img_idx is None:
+        area = oy[:, :, None, :, None] * ox[:, None, :, None, :]
+        return area.reshape(ox.shape[0], cells * cells, cells * cells)
+    r, c = cell_idx // cells, cell_idx % cells
+    rows = oy[img_idx, r].unsqueeze(2) * ox[img_idx, c].unsqueeze(1)
+    return rows.reshape(img_idx.shape[0], cells * cells)
+
+
+def row_areas(ox: Tensor, oy: Tensor) -> Tensor:
+    """Total overlap area of each view-1 cell with view 2: ``(B, G*G)``."""
+    return (oy.sum(2).unsqueeze(2) * ox.sum(2).unsqueeze(1)).flatten(1)
 
 
 def correspondence_areas(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
@@ -96,23 +153,8 @@ def correspondence_areas(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
         Tensor: float64 ``(B, G*G, G*G)``; entry ``[b, i, j]`` is the area in
         original-image pixels of (cell i of view 1) ∩ (cell j of view 2).
     """
-    cells = _check_inputs(boxes1, flips1, boxes2, flips2, grid_size,
-                          granularity)
-    b1 = boxes1.to(torch.float64)
-    b2 = boxes2.to(torch.float64).to(b1.device)
-    f1 = flips1.to(device=b1.device, dtype=torch.bool)
-    f2 = flips2.to(device=b1.device, dtype=torch.bool)
-    no_flip = torch.zeros_like(f1)
-    x1 = cell_edges_1d(b1[:, 0], b1[:, 2], f1, cells)
-    x2 = cell_edges_1d(b2[:, 0], b2[:, 2], f2, cells)
-    y1 = cell_edges_1d(b1[:, 1], b1[:, 3], no_flip, cells)
-    y2 = cell_edges_1d(b2[:, 1], b2[:, 3], no_flip, cells)
-    ox = overlap_1d(*x1, *x2)  # (B, col1, col2)
-    oy = overlap_1d(*y1, *y2)  # (B, row1, row2)
-    # area[b, r1, c1, r2, c2] = oy[b, r1, r2] * ox[b, c1, c2]
-    area = oy[:, :, None, :, None] * ox[:, None, :, None, :]
-    n = cells * cells
-    return area.reshape(b1.shape[0], n, n)
+    return areas_from_overlaps(*cell_overlaps(boxes1, flips1, boxes2, flips2,
+                                              grid_size, granularity))
 
 
 def normalize_rows(areas: Tensor) -> Tensor:
@@ -164,5 +206,6 @@ def correspondence_targets(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
 
 __all__ = [
     'correspondence_targets', 'correspondence_areas', 'normalize_rows',
-    'cell_edges_1d', 'overlap_1d'
+    'cell_edges_1d', 'overlap_1d', 'cell_overlaps', 'areas_from_overlaps',
+    'row_areas'
 ]

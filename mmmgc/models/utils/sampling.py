@@ -94,28 +94,25 @@ def sample_query_cells(valid: Tensor,
     scores = random_scores(batch, cells, valid.device, generator, seeds, salt)
     scores = scores.masked_fill(~valid, -1.0)
     top, idx = scores.topk(k, dim=1)
-    keep = top >= 0
-    img = torch.arange(batch, device=valid.device).unsqueeze(1).expand(
-        batch, k)
-    return img[keep], idx[keep]
+    flat = (top >= 0).flatten().nonzero().squeeze(1)
+    return flat // k, idx.flatten()[flat]
 
 
-def overlapped_key_cells(targets: Tensor, img_idx: Tensor,
-                         cell_idx: Tensor) -> Tuple[Tensor, Tensor]:
-    """The view-2 cells that the drawn queries overlap, per image.
+def overlapped_key_cells(rows: Tensor, img_idx: Tensor,
+                         batch: int) -> Tuple[Tensor, Tensor]:
+    """The key-view cells that the drawn queries overlap, per image.
 
     Args:
-        targets (Tensor): ``(B, M, N)`` correspondence targets (or areas).
+        rows (Tensor): ``(Q, N)`` correspondence rows of the drawn queries
+            (targets or raw areas; only ``> 0`` matters).
         img_idx (Tensor): ``(Q,)`` image of each query.
-        cell_idx (Tensor): ``(Q,)`` view-1 cell of each query.
+        batch (int): Number of images ``B``.
 
     Returns:
         tuple: ``img_idx`` and ``cell_idx`` of the keys, each ``(K,)`` long,
         sorted by image then cell.
     """
-    rows = targets[img_idx, cell_idx]  # (Q, N)
-    hit = torch.zeros(targets.shape[0], targets.shape[2],
-                      dtype=rows.dtype, device=rows.device)
+    hit = rows.new_zeros(batch, rows.shape[1])
     hit.index_add_(0, img_idx, rows)
     kb, kj = (hit > 0).nonzero(as_tuple=True)
     return kb, kj
@@ -129,23 +126,37 @@ def all_key_cells(batch: int, cells: int,
     return kb, kj
 
 
-def gather_targets(targets: Tensor, q_img: Tensor, q_cell: Tensor,
-                   k_img: Tensor, k_cell: Tensor) -> Tensor:
+def gather_targets(rows: Tensor, q_img: Tensor, k_img: Tensor,
+                   k_cell: Tensor, batch: int) -> Tensor:
     """Targets of the drawn queries over the kept keys, renormalised.
 
-    Entry ``[q, k]`` is ``targets[q_img, q_cell, k_cell]`` when query ``q``
-    and key ``k`` come from the same image, else 0; each row is then
-    renormalised over the kept keys (a no-op when the keys are the
-    overlapped cells or all cells, as the rows are already complete).
+    Entry ``[q, k]`` is ``rows[q, k_cell[k]]`` when query ``q`` and key
+    ``k`` come from the same image, else 0; each row is then renormalised
+    over the kept keys. With raw areas as ``rows`` this IS Eq. 2 whenever
+    the kept keys include every cell a query overlaps (``'overlap'`` and
+    ``'all'`` keys); with Eq. 2 targets it is a no-op then. The work is
+    ``O(Q x N)`` (a per-image map from cell to key column), not ``O(Q x K)``
+    gathers.
+
+    Args:
+        rows (Tensor): ``(Q, N)`` correspondence rows of the queries.
+        q_img (Tensor): ``(Q,)`` image of each query.
+        k_img (Tensor): ``(K,)`` image of each key.
+        k_cell (Tensor): ``(K,)`` cell of each key (distinct per image).
+        batch (int): Number of images ``B``.
 
     Returns:
         Tensor: float32 ``(Q, K)``.
     """
-    t = targets[q_img.unsqueeze(1), q_cell.unsqueeze(1), k_cell.unsqueeze(0)]
-    t = t * (q_img.unsqueeze(1) == k_img.unsqueeze(0)).to(t.dtype)
-    total = t.sum(1, keepdim=True)
-    t = t / torch.where(total > 0, total, torch.ones_like(total))
-    return t.to(torch.float32)
+    num_keys = k_img.shape[0]
+    column = torch.full((batch, rows.shape[1]), -1, dtype=torch.long,
+                        device=rows.device)
+    column[k_img, k_cell] = torch.arange(num_keys, device=rows.device)
+    col = column[q_img]  # (Q, N): key column of each cell, or -1
+    kept = rows * (col >= 0).to(rows.dtype)
+    kept = (kept / kept.sum(1, keepdim=True).clamp_min(1e-30)).float()
+    out = kept.new_zeros(q_img.shape[0], num_keys)
+    return out.scatter_add_(1, col.clamp_min(0), kept)
 
 
 __all__ = [
