@@ -5,6 +5,9 @@ from .gather import (all_gather_sizes, all_reduce_mean,
                      is_distributed)
 from .mlp import build_mlp
 from .queue import FeatureQueue
+from .strict_load import (BackboneCheckpointError, StrictPretrainedInitMixin,
+                          TransferReport, compare_checkpoint,
+                          load_checkpoint_strict, read_state_dict)
 from .sync_bn import GlobalBatchNorm1d, batch_norm_1d
 
 __all__ = [
@@ -12,5 +15,7 @@ __all__ = [
     'all_reduce_mean', 'all_reduce_sum_with_grad', 'concat_all_gather',
     'concat_all_gather_varsize', 'get_rank', 'get_world_size',
     'is_distributed', 'build_mlp', 'FeatureQueue', 'GlobalBatchNorm1d',
-    'batch_norm_1d'
+    'batch_norm_1d', 'BackboneCheckpointError', 'StrictPretrainedInitMixin',
+    'TransferReport', 'compare_checkpoint', 'load_checkpoint_strict',
+    'read_state_dict'
 ]
