@@ -1,1 +1,4 @@
-__all__ = []
+from .mugs_group_head import MugsGroupHead
+from .mugs_infonce_head import MugsInfoNCEHead
+
+__all__ = ['MugsGroupHead', 'MugsInfoNCEHead']

@@ -1,1 +1,3 @@
-__all__ = []
+from .mugs import Mugs
+
+__all__ = ['Mugs']
