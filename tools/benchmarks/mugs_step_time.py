@@ -1,7 +1,8 @@
 """Mugs train-step time against MoCo v3 on the same crops (a benchmark, not
 a test), and the share of the Mugs step spent on the neighbour search.
 
-    python tools/benchmarks/mugs_step_time.py [--mugs configs/mugs/mugs_demo.py]
+    python tools/benchmarks/mugs_step_time.py
+        [--mugs configs/mugs/mugs_demo.py]
         [--mocov3 configs/mocov3/mocov3_vit-tiny-p8_demo.py]
         [--num-local 10] [--queue-length N] [--iters 20] [--warmup 3]
         [--threads 2] [--device cpu|cuda]

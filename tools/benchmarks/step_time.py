@@ -31,6 +31,9 @@ def parse_args():
     p.add_argument('--mgc', default='configs/mgc/mgc_demo.py')
     p.add_argument('--mocov3',
                    default='configs/mocov3/mocov3_vit-tiny-p8_demo.py')
+    p.add_argument('--mugs', default='configs/mugs/mugs_demo.py',
+                   help="Mugs section (tools/benchmarks/mugs_step_time.py); "
+                   "'' skips it")
     p.add_argument('--iters', type=int, default=20)
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--threads', type=int, default=1)
@@ -131,6 +134,12 @@ def main():
     print(f'ratio MGC / MoCo v3 = {med_mgc / med_moco:.3f}  (goal <= 1.10)')
     print(f'share of MGC step in targets + sampling = {100 * share:.2f} % '
           f'({1e3 * statistics.median(t_pairs):.2f} ms/step; goal <= 2 %)')
+    if args.mugs:  # Mugs vs multi-crop MoCo v3 on the same 2 + 10 crops
+        from mugs_step_time import mugs_step_time, print_report
+        print_report(
+            mugs_step_time(args.mugs, args.mocov3, iters=args.iters,
+                           warmup=args.warmup, device=args.device),
+            args.mugs)
 
 
 if __name__ == '__main__':
