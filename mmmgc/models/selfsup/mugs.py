@@ -247,9 +247,15 @@ class Mugs(BaseSelfSupervisor):
             for k, v in losses.items()
         }
 
-        # state updates, after the losses (FIFO, all-gathered under DDP)
-        self.instance_head.enqueue(t_inst)
-        self.local_group_head.enqueue(t_lgt)
+        # state updates, after the losses (FIFO, all-gathered under DDP).
+        # Sample-major rows (all crops of image 0, then image 1, ...), so
+        # that the rank-ordered gather writes the rows in the same order as
+        # one process holding the whole batch would.
+        def sample_major(x: Tensor) -> Tensor:
+            return per_crop(x, g).transpose(0, 1).reshape(-1, x.shape[-1])
+
+        self.instance_head.enqueue(sample_major(t_inst))
+        self.local_group_head.enqueue(sample_major(t_lgt))
         self.group_head.update_center(t_group)
         self.teacher_buffer.enqueue(t_query[:batch].float())
         if self.student_buffer is not None:
