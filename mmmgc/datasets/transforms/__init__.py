@@ -1,7 +1,11 @@
 from .loading import RobustLoadImage, UnreadableImageError, read_image_rgb
+from .mgc_gaussian_blur import MGCGaussianBlur
+from .mgc_three_channels import to_three_channels
+from .mgc_two_view_crop import MGCTwoViewCrop
 from .mugs_multicrop import MugsMultiCrop
 
 __all__ = [
     'RobustLoadImage', 'UnreadableImageError', 'read_image_rgb',
+    'MGCGaussianBlur', 'to_three_channels', 'MGCTwoViewCrop',
     'MugsMultiCrop'
 ]

@@ -1,4 +1,5 @@
+from .mgc_head import MGCHead
 from .mugs_group_head import MugsGroupHead
 from .mugs_infonce_head import MugsInfoNCEHead
 
-__all__ = ['MugsGroupHead', 'MugsInfoNCEHead']
+__all__ = ['MGCHead', 'MugsGroupHead', 'MugsInfoNCEHead']

@@ -1,3 +1,4 @@
+from .mgc import MGC
 from .mugs import Mugs
 
-__all__ = ['Mugs']
+__all__ = ['MGC', 'Mugs']
