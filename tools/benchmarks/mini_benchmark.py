@@ -390,7 +390,8 @@ def main(argv=None):
             # an untrained class token carries nothing: the mean patch
             # token is the natural feature of a random backbone
             res = evaluate_backbone(backbone, data, mean, std, 'avg', patch)
-            save(dict(res, key=f'random_{btype}', row='random init',
+            save(dict(res, key=f'random_{btype}',
+                      row=f'random init ({btype})',
                       backbone=btype, order=0, iters=0,
                       config=CONFIGS[m]))
     for order, (m, cfg) in enumerate(cfgs.items(), 1):
