@@ -254,3 +254,41 @@ def test_layer_decay_inside_detector_and_segmentor(config, rate,
                         for k in head)
     assert by_name['backbone.layers.0.attn.qkv.weight'][
         'weight_decay'] == pytest.approx(0.05)
+
+
+def test_layer_decay_and_strict_backbone_in_mmpose(tiny_backbone_ckpt):  # noqa: F811,E501
+    """The same constructor and strict backbone work in mmpose's scope."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mmpose.registry import MODELS
+    from mmpose.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = dict(
+        type='TopdownPoseEstimator',
+        backbone=dict(
+            type='mmpretrain.StrictPretrainedViT',
+            arch=tiny_vit_arch(64, 4), img_size=(64, 48), patch_size=16,
+            out_type='featmap', with_cls_token=False,
+            init_cfg=dict(type='Pretrained', checkpoint=tiny_backbone_ckpt,
+                          prefix='backbone.')),
+        head=dict(type='HeatmapHead', in_channels=64, out_channels=17,
+                  deconv_out_channels=(32, ), deconv_kernel_sizes=(4, ),
+                  loss=dict(type='KeypointMSELoss', use_target_weight=True),
+                  decoder=dict(type='UDPHeatmap', input_size=(48, 64),
+                               heatmap_size=(12, 16), sigma=2)))
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        model = MODELS.build(cfg)
+        model.init_weights()  # 64 px checkpoint -> (64, 48): pos_embed
+        wrapper = build_optim_wrapper(model, dict(
+            optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.1),
+            constructor='mmpretrain.ViTLayerDecayOptimWrapperConstructor',
+            paramwise_cfg=dict(layer_decay_rate=0.75)))
+    rep = model.backbone.pretrained_report
+    assert rep.ok and rep.resized == ['pos_embed (1, 17, 64) -> (1, 12, 64)']
+    # no CLS token in ViTPose: the checkpoint's is dropped, by name
+    assert rep.allowed_unused == ['backbone.cls_token']
+    assert 'deliberately unused: backbone.cls_token' in rep.summary()
+    lrs = {g['param_name']: g['lr'] for g in wrapper.optimizer.param_groups}
+    assert lrs['backbone.patch_embed.projection.weight'] == pytest.approx(
+        5e-4 * 0.75**5)
+    assert lrs['head.final_layer.weight'] == pytest.approx(5e-4)

@@ -95,7 +95,8 @@ def check(config: str, checkpoint: str, cfg_options=None):
                 'logged); use type=\'mmpretrain.StrictPretrainedViT\'')
         prefix = pre.get('prefix', '')
         report = compare_checkpoint(backbone, state_dict, checkpoint,
-                                    prefix, backbone.allowed_missing_keys)
+                                    prefix, backbone.allowed_missing_keys,
+                                    backbone.allowed_unused_keys)
         if not report.ok:
             return 1, report.error_message('backbone')
         try:

@@ -1,5 +1,6 @@
 """The downstream ViT backbone: ``mmpretrain.VisionTransformer`` that loads
 its pretrained weights strictly (and can normalise every tap)."""
+import math
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
@@ -38,6 +39,8 @@ class StrictPretrainedViT(StrictPretrainedInitMixin, VisionTransformer):
             backbone keys allowed to keep their random initialisation
             (e.g. ``['ln2.*']`` for ``out_type='avg_featmap'``). Defaults
             to none.
+            With ``with_cls_token=False`` the checkpoint's ``cls_token`` is
+            the one key allowed to go unused.
     """
 
     def __init__(self,
@@ -88,6 +91,21 @@ class StrictPretrainedViT(StrictPretrainedInitMixin, VisionTransformer):
             init_cfg=init_cfg)
         self.norm_all_taps = norm_all_taps
         self.allowed_missing_keys = tuple(allowed_missing_keys)
+        # a ViT built without a CLS token (e.g. ViTPose) deliberately drops
+        # the checkpoint's; pos_embed's CLS slot is dropped on load too
+        self.allowed_unused_keys = () if with_cls_token else ('cls_token', )
+
+    def _prepare_pos_embed(self, state_dict, prefix, *args, **kwargs):
+        """Drop a checkpoint ``pos_embed``'s CLS slot for a ViT without a
+        CLS token BEFORE resizing (mmpretrain only drops it when the grids
+        already match, e.g. not for a 224 px checkpoint into ViTPose's
+        256 x 192)."""
+        name = prefix + 'pos_embed'
+        if not self.with_cls_token and name in state_dict:
+            n = state_dict[name].shape[1]
+            if math.isqrt(n - 1)**2 == n - 1 and math.isqrt(n)**2 != n:
+                state_dict[name] = state_dict[name][:, 1:]
+        super()._prepare_pos_embed(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Forward; one output per entry of ``out_indices``, in that order

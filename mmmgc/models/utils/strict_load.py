@@ -48,6 +48,8 @@ class TransferReport:
             than the allowed ones.
         allowed_missing (list[str]): Module keys without a tensor that match
             an allowed pattern.
+        allowed_unused (list[str]): Checkpoint keys deliberately not used
+            (e.g. ``cls_token`` for a ViT built without one).
         unused (list[str]): Checkpoint keys (full names) that go nowhere:
             outside ``prefix`` or unknown to the module.
         shape_mismatch (list[str]): ``key: ckpt shape -> model shape`` for
@@ -60,6 +62,7 @@ class TransferReport:
     loaded: List[str] = field(default_factory=list)
     missing: List[str] = field(default_factory=list)
     allowed_missing: List[str] = field(default_factory=list)
+    allowed_unused: List[str] = field(default_factory=list)
     unused: List[str] = field(default_factory=list)
     shape_mismatch: List[str] = field(default_factory=list)
     resized: List[str] = field(default_factory=list)
@@ -91,6 +94,9 @@ class TransferReport:
         if self.allowed_missing:
             text += (f'; {len(self.allowed_missing)} allowed to stay '
                      f'initialised: {_short(self.allowed_missing)}')
+        if self.allowed_unused:
+            text += (f'; {len(self.allowed_unused)} deliberately unused: '
+                     f'{_short(self.allowed_unused)}')
         if self.resized:
             text += f'; resized: {", ".join(self.resized)}'
         return text
@@ -120,6 +126,7 @@ def compare_checkpoint(module: nn.Module,
                        checkpoint: str = '<state_dict>',
                        prefix: str = '',
                        allowed_missing: Sequence[str] = (),
+                       allowed_unused: Sequence[str] = (),
                        ignore_unused_outside_prefix: bool = False,
                        resizable: Sequence[str] = ('pos_embed', )
                        ) -> TransferReport:
@@ -134,6 +141,9 @@ def compare_checkpoint(module: nn.Module,
         allowed_missing (Sequence[str]): ``fnmatch`` patterns of module keys
             that may stay at their initialisation (e.g. ``'ln2.*'``, the
             extra norm of ``out_type='avg_featmap'``). Defaults to none.
+        allowed_unused (Sequence[str]): ``fnmatch`` patterns of checkpoint
+            keys (``prefix`` stripped) that may go unused. Defaults to
+            none.
         ignore_unused_outside_prefix (bool): Keys outside ``prefix`` are not
             reported as unused (``load_from`` of a full model checkpoint
             where only the backbone is checked). Defaults to False.
@@ -169,7 +179,10 @@ def compare_checkpoint(module: nn.Module,
                     f'{tuple(value.shape)}')
                 continue
         report.loaded.append(key)
-    report.unused += [prefix + k for k in selected if k not in own]
+    for k in selected:
+        if k not in own:
+            (report.allowed_unused if _matches(k, allowed_unused) else
+             report.unused).append(prefix + k)
     return report
 
 
@@ -177,6 +190,7 @@ def load_checkpoint_strict(module: nn.Module,
                            checkpoint: str,
                            prefix: str = '',
                            allowed_missing: Sequence[str] = (),
+                           allowed_unused: Sequence[str] = (),
                            map_location: str = 'cpu',
                            what: Optional[str] = None) -> TransferReport:
     """Load ``checkpoint`` (keys under ``prefix``) into ``module``; raise
@@ -189,6 +203,8 @@ def load_checkpoint_strict(module: nn.Module,
         prefix (str): Key prefix to select and strip. Defaults to ``''``.
         allowed_missing (Sequence[str]): ``fnmatch`` patterns of module keys
             that may keep their initialisation. Defaults to none.
+        allowed_unused (Sequence[str]): ``fnmatch`` patterns of checkpoint
+            keys (``prefix`` stripped) that may go unused. Defaults to none.
         map_location (str): Defaults to ``'cpu'``.
         what (str, optional): Name of the module in messages.
 
@@ -202,11 +218,12 @@ def load_checkpoint_strict(module: nn.Module,
     what = what or type(module).__name__
     state_dict = read_state_dict(checkpoint, map_location)
     report = compare_checkpoint(module, state_dict, checkpoint, prefix,
-                                allowed_missing)
+                                allowed_missing, allowed_unused)
     if not report.ok:
         raise BackboneCheckpointError(report.error_message(what))
     selected = {k[len(prefix):]: v for k, v in state_dict.items()
-                if k.startswith(prefix)}
+                if k.startswith(prefix)
+                and not _matches(k[len(prefix):], allowed_unused)}
     result = module.load_state_dict(selected, strict=False)
     leftover = [k for k in result.missing_keys
                 if not _matches(k, allowed_missing)]
@@ -228,10 +245,12 @@ class StrictPretrainedInitMixin:
     checkpoint with :func:`load_checkpoint_strict`, raising
     :class:`BackboneCheckpointError` on any missing, unused or mis-shaped
     key. Keys matching ``self.allowed_missing_keys`` (``fnmatch``
-    patterns) may keep their initialisation. The last report is kept as
+    patterns) may keep their initialisation; checkpoint keys matching
+    ``self.allowed_unused_keys`` may go unused. The last report is kept as
     ``self.pretrained_report``.
     """
     allowed_missing_keys: Sequence[str] = ()
+    allowed_unused_keys: Sequence[str] = ()
     pretrained_report: Optional[TransferReport] = None
 
     _PRETRAINED_KEYS = {'type', 'checkpoint', 'prefix', 'map_location'}
@@ -282,6 +301,7 @@ class StrictPretrainedInitMixin:
             cfg['checkpoint'],
             prefix=cfg.get('prefix', ''),
             allowed_missing=self.allowed_missing_keys,
+            allowed_unused=self.allowed_unused_keys,
             map_location=cfg.get('map_location', 'cpu'),
             what=f'{type(self).__name__} backbone')
         from mmengine.logging import print_log
