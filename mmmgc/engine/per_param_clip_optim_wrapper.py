@@ -24,16 +24,16 @@ def clip_grad_norm_per_param_(params: Iterable[torch.nn.Parameter],
     """
     if max_norm <= 0:
         raise ValueError(f'max_norm must be > 0, got {max_norm}')
-    clipped = 0
-    for p in params:
-        if p.grad is None:
-            continue
-        norm = p.grad.detach().float().norm(2)
-        coef = max_norm / (float(norm) + 1e-6)
-        if coef < 1:
-            p.grad.mul_(coef)
-            clipped += 1
-    return clipped
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return 0
+    norms = torch.stack([n.float() for n in torch._foreach_norm(grads)])
+    coef = max_norm / (norms + 1e-6)
+    clip = coef < 1
+    scale = torch.where(clip, coef, torch.ones_like(coef))
+    torch._foreach_mul_(grads, [s.to(g.dtype) for s, g in zip(
+        scale.unbind(), grads)])
+    return int(clip.sum())
 
 
 @OPTIM_WRAPPERS.register_module()
