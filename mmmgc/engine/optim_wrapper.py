@@ -48,24 +48,37 @@ class CPUAutocastOptimWrapper(OptimWrapper):
             yield
 
 
+#: optim_wrapper.type -> (GPU fp16 type, CPU autocast type) for ``--amp``.
+AMP_WRAPPER_TYPES = {
+    'OptimWrapper': ('AmpOptimWrapper', 'CPUAutocastOptimWrapper'),
+    'PerParamClipOptimWrapper': ('PerParamClipAmpOptimWrapper',
+                                 'PerParamClipCPUAutocastOptimWrapper'),
+}
+
+
 def set_amp(cfg) -> None:
     """Switch a config's optim wrapper to mixed precision for this device
-    (the ``--amp`` flag of ``tools/train.py``)."""
+    (the ``--amp`` flag of ``tools/train.py``); see
+    :data:`AMP_WRAPPER_TYPES`."""
     ow = cfg.optim_wrapper
     wrapper_type = ow.get('type', 'OptimWrapper')
-    if wrapper_type not in ('OptimWrapper', 'AmpOptimWrapper',
-                            'CPUAutocastOptimWrapper'):
+    family = None
+    for plain, amp_types in AMP_WRAPPER_TYPES.items():
+        if wrapper_type == plain or wrapper_type in amp_types:
+            family = amp_types
+    if family is None:
         raise ValueError(
-            f'--amp: optim_wrapper.type={wrapper_type!r} is not a plain '
-            'OptimWrapper; set mixed precision in the config instead.')
+            f'--amp: optim_wrapper.type={wrapper_type!r} has no mixed-'
+            f'precision counterpart (known: {sorted(AMP_WRAPPER_TYPES)}); '
+            'set mixed precision in the config instead.')
     if torch.cuda.is_available():
-        ow['type'] = 'AmpOptimWrapper'
+        ow['type'] = family[0]
         ow.setdefault('loss_scale', 'dynamic')
         ow.pop('dtype', None)
     else:
-        ow['type'] = 'CPUAutocastOptimWrapper'
+        ow['type'] = family[1]
         ow.pop('loss_scale', None)
         ow.setdefault('dtype', 'bfloat16')
 
 
-__all__ = ['CPUAutocastOptimWrapper', 'set_amp']
+__all__ = ['AMP_WRAPPER_TYPES', 'CPUAutocastOptimWrapper', 'set_amp']

@@ -199,3 +199,28 @@ def assert_state_equal(a: dict, b: dict, what: str = '') -> None:
         assert (a == b).all(), f'{what} differs'
     else:
         assert a == b, f'{what}: {a!r} != {b!r}'
+
+
+def run_in_process(cfg: Config, work_dir: str, name: str, amp: bool = False):
+    """Build a Runner through ``tools/train.py``'s ``merge_args`` (so that
+    ``--amp`` is the real flag) and train it in this process."""
+    import importlib.util
+    import uuid
+    from unittest import mock
+
+    from mmengine.runner import Runner
+    spec = importlib.util.spec_from_file_location(
+        'mmmgc_tools_train', osp.join(REPO, 'tools/train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cfg_path = dump_cfg(cfg, osp.join(work_dir, f'{name}.py'))
+    argv = ['train.py', cfg_path, '--work-dir', work_dir]
+    if amp:
+        argv.append('--amp')
+    with mock.patch.object(sys, 'argv', argv):
+        args = tool.parse_args()
+    cfg = tool.merge_args(Config.fromfile(cfg_path), args)
+    cfg.experiment_name = f'{name}_{uuid.uuid4().hex[:8]}'
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
