@@ -142,6 +142,8 @@ def main():
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    from mmmgc.utils import check_pretrain_config
+    check_pretrain_config(cfg)  # pipeline vs model, before building
     if args.launcher != 'none' and not torch.cuda.is_available():
         # mmengine's init_dist calls torch.cuda.set_device, which a CPU-only
         # torch lacks, and DDP rejects device_ids for CPU modules: start the
