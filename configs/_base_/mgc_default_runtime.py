@@ -21,6 +21,14 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, diff_rank_seed=True)
+# A non-finite loss stops the run before the step (nothing saved over the last
+# good checkpoint); skipped images are reported with a count; the RNG states
+# of every rank go into the checkpoints so that --resume continues exactly.
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='BadImageReportHook'),
+    dict(type='RNGStateHook'),
+]
 # MoCoV3ViT freezes its sin-cos pos_embed in init_weights(), after the
 # Runner has wrapped the model in DDP (as in mmpretrain's MoCo v3 configs).
 find_unused_parameters = True

@@ -152,6 +152,9 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, diff_rank_seed=True)
+# Stop before the step on a non-finite loss; checkpoint the RNG states so
+# that --resume continues exactly.
+custom_hooks = [dict(type='NonFiniteLossHook'), dict(type='RNGStateHook')]
 # MoCoV3ViT freezes pos_embed in init_weights(), after the Runner has wrapped
 # the model in DDP (as mmpretrain's MoCo v3 configs do).
 find_unused_parameters = True

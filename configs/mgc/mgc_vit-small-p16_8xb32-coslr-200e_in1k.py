@@ -13,9 +13,8 @@ train_dataloader = dict(
     batch_size=32,
     dataset=dict(
         _delete_=True,
-        type='ImageNet',
-        data_root='data/imagenet',
-        split='train',
+        type='UnlabeledImageFolder',  # labels unused; bad files skipped
+        data_root='data/imagenet/train',
         pipeline=pipeline))
 
 max_epochs = 200

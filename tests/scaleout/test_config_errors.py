@@ -86,3 +86,23 @@ def test_train_tool_rejects_a_small_crop_before_building(tmp_path):
     assert 'pipeline[0].size=4' in proc.stdout
     assert 'model.backbone.patch_size=8' in proc.stdout
     assert not (tmp_path / 'work').exists()  # nothing was built or written
+
+
+@pytest.mark.parametrize('name', [
+    'mgc_vit-small-p16_8xb32-coslr-200e_in1k.py',
+    'mgc_vit-small-p16_8xb32-coslr-800e_coco.py',
+    'mgc_vit-small-p16_8xb32-coslr-800e_ade20k.py',
+    'mgc_vit-small-p16_8xb32-coslr-800e_voc0712.py',
+    'mgc_vit-small-p16-8h_8xb32-refcode-800e_coco.py',
+])
+def test_real_data_mgc_configs_skip_bad_images_and_resume_exactly(name):
+    cfg = Config.fromfile(osp.join(u.REPO, 'configs/mgc', name))
+    dataset = cfg.train_dataloader.dataset
+    datasets = dataset.get('datasets') or [dataset]
+    for d in datasets:
+        # VOC07+12 trainval is defined by image-set lists, not by a folder
+        assert d.type in ('UnlabeledImageFolder', 'VOC'), d.type
+        assert d.pipeline[0].type == 'RobustLoadImage'
+    hooks = {h['type'] for h in cfg.get('custom_hooks', [])}
+    assert {'NonFiniteLossHook', 'BadImageReportHook',
+            'RNGStateHook'} <= hooks, hooks
