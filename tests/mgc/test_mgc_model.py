@@ -206,6 +206,31 @@ def test_bf16_autocast_step_is_finite():
         assert v.dtype == torch.float32 and torch.isfinite(v)
 
 
+def test_default_sample_counts_are_the_papers():
+    def build(granularities, **kw):
+        return MODELS.build(
+            dict(type='MGC', granularities=granularities,
+                 backbone=dict(type='MoCoV3ViT',
+                               arch=dict(embed_dims=32, num_layers=1,
+                                         num_heads=2,
+                                         feedforward_channels=64),
+                               img_size=56, patch_size=4,
+                               out_type='featmap'),
+                 neck=dict(type='MGCProjectionNeck', in_channels=32,
+                           hid_channels=32, out_channels=16),
+                 head=dict(type='MGCHead', in_channels=16, hid_channels=32,
+                           out_channels=16), **kw))
+
+    model = build((1, 2, 7))
+    assert model.num_samples == (10, 10, 2)
+    assert model.key_cells == 'overlap' and model.symmetric
+    assert model.head.temperature == 0.1
+    assert model.momentum_encoder.base_decay == 0.996
+    assert build((1, 2, 7, 14)).num_samples == (10, 10, 2, 1)
+    with pytest.raises(ValueError, match='model.num_samples'):
+        build((1, 4))
+
+
 def test_clear_errors():
     with pytest.raises(ValueError, match='model.num_samples'):
         tiny_mgc(num_samples=(1, 2))

@@ -1,5 +1,5 @@
 """The prediction head H of MGC and its contrastive loss (paper Eq. 3)."""
-from typing import List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -105,8 +105,8 @@ class MGCHead(BaseModule):
 
     def loss(self, queries: Tensor, keys: Sequence[Tensor],
              targets: Sequence[Tensor], index: int,
-             num_images: int) -> List[Tensor]:
-        """Losses of one granularity for one or more directions.
+             num_images: int) -> Dict[str, Tensor]:
+        """Loss of one granularity, averaged over one or more directions.
 
         Args:
             queries (Tensor): ``(Q_1 + Q_2 + ..., D)`` projected queries of
@@ -118,17 +118,20 @@ class MGCHead(BaseModule):
             num_images (int): Images in the local batch.
 
         Returns:
-            list[Tensor]: One scalar loss per direction.
+            dict[str, Tensor]: ``loss`` (mean over the directions) and
+            ``loss_per_direction`` (a list, one scalar per direction).
         """
         pred = self.predict_queries(queries, index)
         splits = [int(t.shape[0]) for t in targets]
         if sum(splits) != pred.shape[0]:
             raise ValueError(f'MGCHead.loss: {pred.shape[0]} queries but '
                              f'targets have {splits} rows')
-        return [
+        per_dir = [
             self.contrast(q, k, t, num_images)
             for q, k, t in zip(pred.split(splits), keys, targets)
         ]
+        return dict(loss=sum(per_dir) / len(per_dir),
+                    loss_per_direction=per_dir)
 
 
 __all__ = ['MGCHead', 'place_local_targets']

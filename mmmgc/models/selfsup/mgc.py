@@ -13,6 +13,9 @@ from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
                      grid_avg_pool, is_distributed, overlapped_key_cells,
                      row_areas, sample_query_cells)
 
+#: Query cells per image in the paper (Sec. 4.1.2), by granularity.
+PAPER_NUM_SAMPLES = {1: 10, 2: 10, 7: 2, 14: 1}
+
 #: One direction of the symmetric loss: the query view, the key view and,
 #: for that pair, ``(q_img, q_cell, k_img, k_cell, targets)``.
 Pairs = Tuple[int, int, Tensor, Tensor, Tensor, Tensor, Tensor]
@@ -66,8 +69,10 @@ class MGC(BaseSelfSupervisor):
         head (dict): Predictor + loss (:class:`MGCHead`).
         granularities (Sequence[int]): Pooling windows ``c``; each must
             divide the patch grid. Defaults to (1, 2, 7) (Table 6's best).
-        num_samples (Sequence[int]): Query cells per image for each
-            granularity. Defaults to (10, 10, 2).
+        num_samples (Sequence[int], optional): Query cells per image for
+            each granularity. Defaults to the paper's counts (10, 10, 2, 1
+            for c = 1, 2, 7, 14), i.e. (10, 10, 2) for the default
+            granularities.
         key_cells (str): ``'overlap'`` or ``'all'`` (see above). Defaults
             to ``'overlap'``.
         symmetric (bool): Also contrast view-2 queries with view-1 keys.
@@ -86,7 +91,7 @@ class MGC(BaseSelfSupervisor):
                  neck: dict,
                  head: dict,
                  granularities: Sequence[int] = (1, 2, 7),
-                 num_samples: Sequence[int] = (10, 10, 2),
+                 num_samples: Optional[Sequence[int]] = None,
                  key_cells: str = 'overlap',
                  symmetric: bool = True,
                  ema_decay: float = 0.996,
@@ -95,6 +100,14 @@ class MGC(BaseSelfSupervisor):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         granularities = tuple(int(c) for c in granularities)
+        if num_samples is None:
+            missing = [c for c in granularities if c not in PAPER_NUM_SAMPLES]
+            if missing:
+                raise ValueError(
+                    f'model.num_samples must be given for granularities '
+                    f'{missing} (the paper only fixes c in '
+                    f'{sorted(PAPER_NUM_SAMPLES)})')
+            num_samples = [PAPER_NUM_SAMPLES[c] for c in granularities]
         num_samples = tuple(int(n) for n in num_samples)
         if not granularities or len(set(granularities)) != len(
                 granularities) or min(granularities) < 1:
@@ -293,9 +306,9 @@ class MGC(BaseSelfSupervisor):
             with torch.no_grad():
                 k_proj = teacher_neck((k_tokens, ), index)[0]
             k_split = k_proj.split([int(p[4].shape[0]) for p in pairs])
-            dir_losses = self.head.loss(q_proj, list(k_split),
-                                        [p[6] for p in pairs], index, batch)
-            losses[f'loss_c{c}'] = sum(dir_losses) / len(dir_losses)
+            losses[f'loss_c{c}'] = self.head.loss(q_proj, list(k_split),
+                                                  [p[6] for p in pairs],
+                                                  index, batch)['loss']
         return losses
 
 
