@@ -10,10 +10,11 @@ cd "$REPO"
 t0=$SECONDS
 bash tools/install.sh
 echo "[run_tests] install step: $((SECONDS - t0)) s"
-# Two pytest workers on two cores, one torch thread each.
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS=1
+# One pytest worker per core, one torch thread each (`nproc` must be read
+# before OMP_NUM_THREADS is set: it honours that variable).
+WORKERS="${PYTEST_WORKERS:-$(nproc --all)}"
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
-WORKERS="${PYTEST_WORKERS:-$(nproc)}"
 "$VENV/bin/python" -m flake8 mmmgc tools tests configs
 echo "[run_tests] flake8 clean"
 set +e
