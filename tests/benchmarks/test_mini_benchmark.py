@@ -1,5 +1,6 @@
 """The mini-benchmark configs share one budget and build; the benchmark's
 evaluation and report run end to end on tiny synthetic data."""
+import glob
 import importlib.util
 import json
 import os.path as osp
@@ -58,6 +59,26 @@ def test_mini_configs_build(cfgs):
         model = MODELS.build(cfg.model)
         assert type(model).__name__ == {
             'mocov3': 'MoCoV3', 'mgc': 'MGC', 'mugs': 'Mugs'}[m]
+
+
+def test_variant_configs_load_build_and_keep_the_budget(mb, cfgs):
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS, MODELS
+    paths = sorted(
+        glob.glob(osp.join(REPO_ROOT, 'configs', 'benchmarks', 'mini',
+                           'variants', '*.py')))
+    assert paths
+    budgets = {'mgc': mb.budget_of(cfgs['mgc'])}
+    for path in paths:
+        cfg = Config.fromfile(path)
+        budgets[osp.basename(path)] = mb.budget_of(cfg)
+        MODELS.build(cfg.model)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            ds = DATASETS.build(
+                dict(cfg.train_dataloader.dataset, num_samples=2))
+            assert len(ds[0]['inputs']) == 2  # two views
+    # variants change the augmentation only
+    mb.check_same_budget(budgets, ignore=('colour_jitter', 'grayscale'))
 
 
 def test_rescale_epochs_moves_the_schedules(mb, cfgs):

@@ -71,7 +71,7 @@ QUICK_EVAL_DATA = dict(
     scenes_train=(100, 'train', 100),
     scenes_test=(50, 'test', 101),
 )
-PROBE_LRS = (1e-3, 1e-2, 1e-1)
+PROBE_LRS = (1e-2, 1e-1, 1.0)
 
 
 # ------------------------------------------------------------ budget checks
@@ -90,15 +90,20 @@ def budget_of(cfg) -> Dict[str, object]:
         batch_size=cfg.train_dataloader.batch_size,
         max_epochs=cfg.train_cfg.max_epochs,
         seed=cfg.randomness.seed,
+        colour_jitter=cfg.get('jitter'),
+        grayscale=cfg.get('grayscale'),
     )
 
 
-def check_same_budget(budgets: Dict[str, Dict[str, object]]) -> None:
-    """Raise ``ValueError`` naming the first field where two methods'
-    budgets differ."""
+def check_same_budget(budgets: Dict[str, Dict[str, object]],
+                      ignore: Sequence[str] = ()) -> None:
+    """Raise ``ValueError`` naming the first field (not in ``ignore``)
+    where two methods' budgets differ."""
     items = list(budgets.items())
     for name, b in items[1:]:
         for key, ref in items[0][1].items():
+            if key in ignore:
+                continue
             if b.get(key) != ref:
                 raise ValueError(
                     f'budget mismatch: {key} is {b.get(key)!r} for {name} '
@@ -149,7 +154,7 @@ def make_eval_data(size: int = 64,
 
 # ------------------------------------------------------------- evaluation
 def select_lr(feats: torch.Tensor, labels: torch.Tensor, num_classes: int,
-              lrs: Sequence[float] = PROBE_LRS, epochs: int = 30,
+              lrs: Sequence[float] = PROBE_LRS, epochs: int = 100,
               seed: int = 0) -> float:
     """The probe learning rate with the best top-1 on a held-out 20 % of
     the training features (ties: the first)."""
@@ -170,7 +175,7 @@ def evaluate_backbone(backbone: torch.nn.Module,
                       data: Dict[str, Tuple[np.ndarray, np.ndarray]],
                       mean: Sequence[float], std: Sequence[float],
                       feature: str, patch_size: int,
-                      probe_epochs: int = 30,
+                      probe_epochs: int = 100,
                       dense_epochs: int = 10,
                       seed: int = 0) -> Dict[str, object]:
     """Image-level kNN + linear probe and dense mIoU of a frozen backbone
@@ -324,8 +329,11 @@ def plot_rows(rows: Sequence[Dict[str, object]], out: str,
 # ------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--methods', nargs='+', default=list(CONFIGS),
+    p.add_argument('--methods', nargs='*', default=list(CONFIGS),
                    choices=list(CONFIGS))
+    p.add_argument('--variant', nargs='*', default=[], metavar='KEY=CONFIG',
+                   help='extra configs (e.g. MGC ablations) trained and '
+                   'evaluated as rows KEY; they must share the budget')
     p.add_argument('--work-dir', default='work_dirs/mini_benchmark')
     p.add_argument('--epochs', type=int, default=None,
                    help="override the configs' shared max_epochs")
@@ -353,8 +361,15 @@ def main(argv=None):
 
     import mmmgc  # noqa: F401
     t_start = time.time()
-    cfgs = {m: Config.fromfile(osp.join(REPO, CONFIGS[m]))
-            for m in args.methods}
+    paths = {m: CONFIGS[m] for m in args.methods}
+    names = dict(NAMES)
+    for spec in args.variant:
+        key, sep, path = spec.partition('=')
+        if not sep or not key or key in paths:
+            raise ValueError(f'--variant wants a new KEY=CONFIG, got {spec!r}')
+        paths[key] = path
+        names[key] = key
+    cfgs = {m: Config.fromfile(osp.join(REPO, p)) for m, p in paths.items()}
     check_same_budget({m: budget_of(c) for m, c in cfgs.items()})
     if args.epochs is not None:
         cfgs = {m: rescale_epochs(c, args.epochs) for m, c in cfgs.items()}
@@ -393,7 +408,7 @@ def main(argv=None):
             save(dict(res, key=f'random_{btype}',
                       row=f'random init ({btype})',
                       backbone=btype, order=0, iters=0,
-                      config=CONFIGS[m]))
+                      config=paths[m]))
     for order, (m, cfg) in enumerate(cfgs.items(), 1):
         wd = osp.join(args.work_dir, m)
         ckpt = osp.join(wd, f'epoch_{cfg.train_cfg.max_epochs}.pth')
@@ -416,9 +431,9 @@ def main(argv=None):
         mean, std = norm_stats(cfg)
         res = evaluate_backbone(backbone, data, mean, std,
                                 auto_feature(cfg), patch)
-        save(dict(res, key=m, row=NAMES[m],
+        save(dict(res, key=m, row=names[m],
                   backbone=cfg.model.backbone.type, order=order,
-                  iters=iters, config=CONFIGS[m], checkpoint=ckpt,
+                  iters=iters, config=paths[m], checkpoint=ckpt,
                   pretrain_seconds=round(wall, 1) if wall else None))
     rows = load_rows(results_dir)
     table = markdown_table(rows)
