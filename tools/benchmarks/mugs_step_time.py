@@ -4,7 +4,8 @@ a test), and the share of the Mugs step spent on the neighbour search.
     python tools/benchmarks/mugs_step_time.py
         [--mugs configs/mugs/mugs_demo.py]
         [--mocov3 configs/mocov3/mocov3_vit-tiny-p8_demo.py]
-        [--num-local 10] [--queue-length N] [--iters 20] [--warmup 3]
+        [--num-local 10] [--queue-length N] [--aggregator-depth D]
+        [--iters 20] [--warmup 3]
         [--threads 2] [--device cpu|cuda]
 
 One batch of real Mugs pipeline output (2 teacher global crops, 2 student
@@ -36,6 +37,8 @@ def parse_args():
     p.add_argument('--num-local', type=int, default=10)
     p.add_argument('--queue-length', type=int, default=None,
                    help='queues and neighbour buffer (default: config)')
+    p.add_argument('--aggregator-depth', type=int, default=None,
+                   help='default: config (2, the paper; 1 = released code)')
     p.add_argument('--batch-size', type=int, default=None)
     p.add_argument('--iters', type=int, default=20)
     p.add_argument('--warmup', type=int, default=3)
@@ -92,14 +95,17 @@ def mugs_step_time(mugs_cfg: str = 'configs/mugs/mugs_demo.py',
                    batch_size: Optional[int] = None,
                    iters: int = 20,
                    warmup: int = 3,
-                   device: str = 'cpu') -> Dict[str, float]:
+                   device: str = 'cpu',
+                   aggregator_depth: Optional[int] = None
+                   ) -> Dict[str, float]:
     """Median step times of Mugs and multi-crop MoCo v3 on the same crops,
     their ratio, and the share of the Mugs step in the top-k neighbour
     search (``mugs_topk_neighbours``).
 
     Returns:
         dict: ``mugs_ms``, ``mocov3_ms``, ``ratio``, ``neighbour_share``,
-        ``neighbour_ms``, ``batch``, ``num_crops``.
+        ``neighbour_ms``, ``batch``, ``num_crops``, ``aggregator_depth``,
+        ``queue_length``.
     """
     from mmengine.config import Config
     from mmengine.logging import MessageHub, MMLogger
@@ -138,6 +144,8 @@ def mugs_step_time(mugs_cfg: str = 'configs/mugs/mugs_demo.py',
             cfg.model.neighbour_buffer_length = queue_length
             cfg.model.instance_head.queue_length = queue_length
             cfg.model.local_group_head.queue_length = queue_length
+        if aggregator_depth is not None:
+            cfg.model.neck.depth = aggregator_depth
         moco_cfg = Config.fromfile(mocov3_cfg)
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -185,12 +193,16 @@ def mugs_step_time(mugs_cfg: str = 'configs/mugs/mugs_demo.py',
         neighbour_share=sum(t_search) / sum(t_mugs),
         neighbour_ms=1e3 * statistics.median(t_search),
         batch=len(batch['data_samples']),
-        num_crops=len(batch['inputs']) - 2)
+        num_crops=len(batch['inputs']) - 2,
+        aggregator_depth=cfg.model.neck.depth,
+        queue_length=cfg.model.neighbour_buffer_length)
 
 
 def print_report(r: Dict[str, float], mugs_cfg: str) -> None:
     print(f'Mugs    step: median {r["mugs_ms"]:8.1f} ms  ({mugs_cfg}; '
-          f'batch {r["batch"]}, {r["num_crops"]} student crops + 2 teacher)')
+          f'batch {r["batch"]}, {r["num_crops"]} student crops + 2 teacher, '
+          f'aggregator depth {r["aggregator_depth"]}, queues '
+          f'{r["queue_length"]})')
     print(f'MoCo v3 step: median {r["mocov3_ms"]:8.1f} ms  (multi-crop, '
           'same crops, same tiny ViT)')
     print(f'ratio Mugs / MoCo v3 = {r["ratio"]:.3f}  (goal <= 1.25)')
@@ -204,7 +216,7 @@ def main():
     torch.set_num_threads(args.threads)
     r = mugs_step_time(args.mugs, args.mocov3, args.num_local,
                        args.queue_length, args.batch_size, args.iters,
-                       args.warmup, args.device)
+                       args.warmup, args.device, args.aggregator_depth)
     print(f'device={args.device} threads={args.threads} iters={args.iters}')
     print_report(r, args.mugs)
 
