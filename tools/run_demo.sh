@@ -3,7 +3,7 @@
 # the embedded default data (Fashion-MNIST scenes, generated offline), then
 # evaluate the learned backbone by kNN top-1 next to a random backbone.
 #   bash tools/run_demo.sh [extra train.py args, e.g. --cfg-options ...]
-CONFIG="${MMMGC_DEMO_CONFIG:-configs/mocov3/mocov3_vit-tiny-p8_demo.py}"
+CONFIG="${MMMGC_DEMO_CONFIG:-configs/mgc/mgc_demo.py}"
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${MMMGC_VENV:-$REPO/.venv}"

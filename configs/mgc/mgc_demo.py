@@ -5,7 +5,10 @@
 #   python tools/train.py configs/mgc/mgc_demo.py
 # The backbone, batch and schedule are those of the MoCo v3 baseline
 # configs/mocov3/mocov3_vit-tiny-p8_demo.py, so the two can be compared
-# (tools/benchmarks/step_time.py, tools/analysis/knn_eval.py).
+# (tools/benchmarks/step_time.py, tools/analysis/knn_eval.py). The heads
+# (hidden 128) and the sampled cells (3, 3, 2 of 64, 16, 4) keep the paper's
+# proportions: projector cost ~1/3 of a backbone token (paper: ~1/4),
+# sampled fractions ~10/196, 10/49, 2/4.
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
 
@@ -101,13 +104,16 @@ model = dict(
         out_channels=64,
         num_layers=2,
         shared=True,
-        temperature=0.1,
+        # tau 0.2 (MoCo v3's) with lr 3e-3 learns better in this short demo
+        # than the paper-scale tau 0.1 with lr 1e-3 (kNN top-1 20.7 % vs
+        # 16.7 %; random backbone 16.0 %)
+        temperature=0.2,
         loss=dict(type='MGCSoftTargetLoss', mode='soft')))
 
 max_epochs = 10
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=3e-3, betas=(0.9, 0.95), weight_decay=0.05),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,
