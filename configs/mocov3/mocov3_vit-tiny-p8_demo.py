@@ -141,3 +141,8 @@ log_level = 'INFO'
 load_from = None
 resume = False
 randomness = dict(seed=0, diff_rank_seed=True)
+
+# MoCoV3ViT freezes pos_embed after the Runner wraps the model (as in
+# mmpretrain's own MoCo v3 configs).
+find_unused_parameters = True
+custom_hooks = [dict(type='NonFiniteLossHook')]
