@@ -170,6 +170,21 @@ def mean_iou(cm: Tensor) -> float:
     return iou.mean().item() * 100
 
 
+def foreground_iou(cm: Tensor, background: int = 0) -> float:
+    """IoU (percent) of "any object" vs background: all classes but
+    ``background`` merged into one, from a ``(K, K)`` confusion matrix
+    (rows = ground truth). Measures whether the features separate objects
+    from background, whatever their class."""
+    cm = cm.double()
+    fg = torch.ones(cm.shape[0], dtype=torch.bool)
+    fg[background] = False
+    inter = cm[fg][:, fg].sum()
+    union = cm[fg].sum() + cm[:, fg].sum() - inter
+    if union <= 0:
+        raise ValueError('foreground_iou: no foreground in gt or prediction')
+    return (inter / union).item() * 100
+
+
 @torch.no_grad()
 def predict_segmentation(probe: nn.Module, feats: Tensor,
                          size: int) -> Tensor:
@@ -216,7 +231,8 @@ def dense_linear_probe(train_feats: Tensor,
             fitting).
 
     Returns:
-        dict: ``mIoU`` (percent), ``aAcc`` (pixel accuracy, percent),
+        dict: ``mIoU`` (percent), ``fgIoU`` (objects vs background,
+        percent), ``aAcc`` (pixel accuracy, percent),
         ``IoU`` (``(K,)`` tensor, NaN where undefined), ``probe``.
     """
     if train_feats.dim() != 4 or test_feats.dim() != 4:
@@ -239,6 +255,7 @@ def dense_linear_probe(train_feats: Tensor,
     cm = confusion_matrix(pred, test_seg, num_classes, ignore_index)
     return dict(
         mIoU=mean_iou(cm),
+        fgIoU=foreground_iou(cm),
         aAcc=(cm.diag().sum() / cm.sum().clamp_min(1)).item() * 100,
         IoU=iou_per_class(cm),
         probe=probe)
@@ -246,6 +263,7 @@ def dense_linear_probe(train_feats: Tensor,
 
 __all__ = [
     'patch_label_distribution', 'extract_patch_features', 'upsample_logits',
-    'confusion_matrix', 'iou_per_class', 'mean_iou', 'predict_segmentation',
+    'confusion_matrix', 'iou_per_class', 'mean_iou', 'foreground_iou',
+    'predict_segmentation',
     'dense_linear_probe'
 ]

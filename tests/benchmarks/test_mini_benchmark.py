@@ -112,7 +112,7 @@ def test_evaluate_backbone_and_report(mb, tmp_path):
     res = mb.evaluate_backbone(vit, data, (0, 0, 0), (255, 255, 255),
                                'avg', 8, probe_epochs=2, dense_epochs=1)
     for key in ('knn_cls', 'knn_avg', 'linear_cls', 'linear_avg',
-                'dense_miou', 'dense_aacc'):
+                'dense_miou', 'dense_aacc', 'dense_fg_iou'):
         assert 0 <= res[key] <= 100, key
     assert res['knn'] == res['knn_avg'] and res['feature'] == 'avg'
     assert len(res['dense_iou']) == 11

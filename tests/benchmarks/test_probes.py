@@ -10,7 +10,7 @@ from mmmgc.evaluation import (confusion_matrix, dense_linear_probe,
                               extract_patch_features, fit_linear_probe,
                               iou_per_class, linear_probe_top1, mean_iou,
                               patch_label_distribution)
-from mmmgc.evaluation.dense_probe import upsample_logits
+from mmmgc.evaluation.dense_probe import foreground_iou, upsample_logits
 
 
 def test_confusion_matrix_and_iou_known_values():
@@ -27,6 +27,9 @@ def test_confusion_matrix_and_iou_known_values():
     assert iou[2].item() == pytest.approx(1 / 3)  # 1 / (2 + 2 - 1)
     assert math.isnan(iou[3].item())  # absent: left out of the mean
     assert mean_iou(cm) == pytest.approx(100 * (1 / 3 + 1 / 2 + 1 / 3) / 3)
+    # objects (classes 1-3 merged) vs background 0: gt fg = 5 pixels,
+    # predicted fg = 5, both fg = 4 -> 4 / (5 + 5 - 4)
+    assert foreground_iou(cm) == pytest.approx(100 * 4 / 6)
 
 
 def test_confusion_matrix_rejects_bad_ids():

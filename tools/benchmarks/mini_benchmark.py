@@ -219,6 +219,7 @@ def evaluate_backbone(backbone: torch.nn.Module,
                                epochs=dense_epochs, lr=1e-2, seed=seed)
     res['dense_miou'] = dense['mIoU']
     res['dense_aacc'] = dense['aAcc']
+    res['dense_fg_iou'] = dense['fgIoU']
     res['dense_iou'] = [None if np.isnan(v) else round(float(v) * 100, 2)
                         for v in dense['IoU'].tolist()]
     res['eval_seconds'] = round(time.time() - t0, 1)
@@ -278,8 +279,9 @@ def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
     lines = [
         '| method | backbone | pretrain iters | pretrain wall | '
         'kNN top-1 cls | kNN top-1 avg | linear top-1 cls | '
-        'linear top-1 avg | dense mIoU | dense pixel acc |',
-        '|---|---|---|---|---|---|---|---|---|---|',
+        'linear top-1 avg | dense mIoU | dense object IoU | '
+        'dense pixel acc |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
     ]
     for r in rows:
         wall = r.get('pretrain_seconds')
@@ -292,6 +294,7 @@ def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
         lines.append(
             f"| {r['row']} | {r['backbone']} | {r.get('iters') or 0} | "
             f"{wall} | {' | '.join(cells)} | {r['dense_miou']:.2f} | "
+            f"{r.get('dense_fg_iou', float('nan')):.2f} | "
             f"{r['dense_aacc']:.2f} |")
     return '\n'.join(lines) + '\n'
 
@@ -302,14 +305,15 @@ def plot_rows(rows: Sequence[Dict[str, object]], out: str,
     ``width_px x height_px``."""
     from vis_utils import new_figure, save_png
     metrics = [('knn', 'kNN top-1 (%)'), ('linear', 'linear top-1 (%)'),
-               ('dense_miou', 'dense mIoU (%)')]
+               ('dense_miou', 'dense mIoU (%)'),
+               ('dense_fg_iou', 'dense object IoU (%)')]
     fig = new_figure(width_px, height_px)
     n = len(rows)
     width = 0.8 / max(n, 1)
     ax = fig.add_axes([0.07, 0.12, 0.68, 0.78])
     for i, r in enumerate(rows):
         xs = np.arange(len(metrics)) + (i - (n - 1) / 2) * width
-        vals = [r[m] for m, _ in metrics]
+        vals = [r.get(m, float('nan')) for m, _ in metrics]
         bars = ax.bar(xs, vals, width, label=r['row'])
         for b, v in zip(bars, vals):
             ax.text(b.get_x() + b.get_width() / 2, v + 0.5, f'{v:.1f}',

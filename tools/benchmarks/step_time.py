@@ -12,6 +12,9 @@ step, EMA update) alternate, so that load from other processes hits both
 alike. Prints the median step times, their ratio (goal <= 1.10) and the
 share of the MGC step spent in correspondence targets, query sampling, key
 selection and target gathering (``MGC.compute_pairs``; goal <= 2 %).
+Then, for MGC, MoCo v3 and Mugs (each with its demo recipe), one more step
+with its peak memory, and ``correspondence_targets`` timed against a
+per-cell Python reference on the same boxes (``step_time_extras.py``).
 
 On a CPU shared with other jobs, wall-clock times swing with their load;
 the default clock there is the process CPU time (``time.process_time``)
@@ -134,6 +137,23 @@ def main():
     print(f'ratio MGC / MoCo v3 = {med_mgc / med_moco:.3f}  (goal <= 1.10)')
     print(f'share of MGC step in targets + sampling = {100 * share:.2f} % '
           f'({1e3 * statistics.median(t_pairs):.2f} ms/step; goal <= 2 %)')
+    # issue 7: peak memory of one step per method (each with its demo
+    # recipe, same tiny ViT and batch), and correspondence_targets against a
+    # per-cell Python reference (tools/benchmarks/step_time_extras.py)
+    from step_time_extras import (PeakMemory, compare_targets,
+                                  print_targets_report)
+    runs = dict(MGC=(mgc, mgc_ow, mgc_batch),
+                MoCov3=(moco, moco_ow, moco_batch))
+    if args.mugs:
+        runs['Mugs'] = build(args.mugs, args.batch_size, device)
+    for name, (model, ow, batch) in runs.items():
+        step(model, ow, batch)  # warm-up (allocator, lazy buffers)
+        with PeakMemory(args.device) as meter:
+            t = step(model, ow, batch)
+        print(f'{name:7s} one step {t * 1e3:8.1f} ms, peak memory '
+              f'+{meter.peak_mib:7.1f} MiB above the pre-step level '
+              f'({meter.method})')
+    print_targets_report(compare_targets(bs, iters=args.iters), bs)
     if args.mugs:  # Mugs vs multi-crop MoCo v3 on the same 2 + 10 crops
         from mugs_step_time import mugs_step_time, print_report
         print_report(
