@@ -12,9 +12,10 @@ step, EMA update) alternate, so that load from other processes hits both
 alike. Prints the median step times, their ratio (goal <= 1.10) and the
 share of the MGC step spent in correspondence targets, query sampling, key
 selection and target gathering (``MGC.compute_pairs``; goal <= 2 %).
-Then, for MGC, MoCo v3 and Mugs (each with its demo recipe), one more step
-with its peak memory, and ``correspondence_targets`` timed against a
-per-cell Python reference on the same boxes (``step_time_extras.py``).
+Then, for MGC, MoCo v3 and Mugs (each with its demo recipe), the peak
+memory of their first two steps (each in a fresh process), and
+``correspondence_targets`` timed against a per-cell Python reference on the
+same boxes (``step_time_extras.py``).
 
 On a CPU shared with other jobs, wall-clock times swing with their load;
 the default clock there is the process CPU time (``time.process_time``)
@@ -140,19 +141,17 @@ def main():
     # issue 7: peak memory of one step per method (each with its demo
     # recipe, same tiny ViT and batch), and correspondence_targets against a
     # per-cell Python reference (tools/benchmarks/step_time_extras.py)
-    from step_time_extras import (PeakMemory, compare_targets,
-                                  print_targets_report)
-    runs = dict(MGC=(mgc, mgc_ow, mgc_batch),
-                MoCov3=(moco, moco_ow, moco_batch))
+    from step_time_extras import (compare_targets, print_targets_report,
+                                  step_memory_subprocess)
+    runs = dict(MGC=args.mgc, MoCov3=args.mocov3)
     if args.mugs:
-        runs['Mugs'] = build(args.mugs, args.batch_size, device)
-    for name, (model, ow, batch) in runs.items():
-        step(model, ow, batch)  # warm-up (allocator, lazy buffers)
-        with PeakMemory(args.device) as meter:
-            t = step(model, ow, batch)
-        print(f'{name:7s} one step {t * 1e3:8.1f} ms, peak memory '
-              f'+{meter.peak_mib:7.1f} MiB above the pre-step level '
-              f'({meter.method})')
+        runs['Mugs'] = args.mugs
+    for name, cfg_path in runs.items():  # each in a fresh process
+        m = step_memory_subprocess(cfg_path, args.batch_size,
+                                   device=args.device, threads=args.threads)
+        print(f'{name:7s} peak memory of the first 2 steps: '
+              f'+{m["peak_mib"]:7.1f} MiB above model + batch '
+              f'({m["method"]}; batch {m["batch"]}; {cfg_path})')
     print_targets_report(compare_targets(bs, iters=args.iters), bs)
     if args.mugs:  # Mugs vs multi-crop MoCo v3 on the same 2 + 10 crops
         from mugs_step_time import mugs_step_time, print_report

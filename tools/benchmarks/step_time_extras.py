@@ -14,7 +14,9 @@ after ``torch.cuda.reset_peak_memory_stats``.
 
     python tools/benchmarks/step_time_extras.py [--batch 64] [--iters 20]
 
-runs the correspondence-target comparison alone.
+runs the correspondence-target comparison alone;
+``--memory-of CONFIG`` prints the peak memory of CONFIG's first train
+steps (as JSON; see :func:`step_memory`).
 """
 import argparse
 import os.path as osp
@@ -84,6 +86,74 @@ class PeakMemory:
         else:  # ru_maxrss is in kB on Linux
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             self.peak_mib = (peak - self._start) / 1024
+
+
+def _build_for_memory(cfg_path: str, batch_size: Optional[int],
+                      device: str):
+    """Model, optimiser wrapper and one collated batch of a config."""
+    from mmengine.config import Config
+    from mmengine.dataset import default_collate
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import DATASETS, MODELS
+    MMLogger.get_instance('mmengine', log_level='ERROR')
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 0)
+    hub.update_info('max_iters', 1000)
+    cfg = Config.fromfile(cfg_path)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        bs = batch_size or cfg.train_dataloader.batch_size
+        ds = DATASETS.build(cfg.train_dataloader.dataset)
+        batch = default_collate([ds[i] for i in range(bs)])
+        model = MODELS.build(cfg.model).to(device)
+        model.init_weights()
+        model.train()
+        ow = build_optim_wrapper(model, cfg.optim_wrapper)
+    return model, ow, batch
+
+
+def step_memory(cfg_path: str, batch_size: Optional[int] = None,
+                steps: int = 2, device: str = 'cpu') -> Dict[str, float]:
+    """Peak memory of the first ``steps`` train steps of a config (they
+    include the optimiser's lazily created state), above the memory in use
+    once the model and one batch are built. Run it in a fresh process with
+    ``MALLOC_MMAP_THRESHOLD_`` fixed (:func:`step_memory_subprocess`):
+    glibc otherwise keeps freed tensor memory in its heap, and a second
+    measurement in the same process sees none of it."""
+    import copy
+    sys.path.insert(0, REPO)
+    import mmmgc  # noqa: F401
+    model, ow, batch = _build_for_memory(cfg_path, batch_size, device)
+    with PeakMemory(device) as meter:
+        for _ in range(steps):
+            model.train_step(copy.copy(batch), ow)
+    return dict(peak_mib=meter.peak_mib, method=meter.method,
+                batch=len(batch['data_samples']))
+
+
+def step_memory_subprocess(cfg_path: str,
+                           batch_size: Optional[int] = None,
+                           steps: int = 2,
+                           device: str = 'cpu',
+                           threads: int = 1) -> Dict[str, float]:
+    """:func:`step_memory` in a fresh Python process (see there)."""
+    import json
+    import os
+    import subprocess
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536',
+               OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, osp.abspath(__file__), '--memory-of', cfg_path,
+           '--steps', str(steps), '--device', device]
+    if batch_size:
+        cmd += ['--batch-size', str(batch_size)]
+    out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
+                         text=True)
+    lines = [x for x in out.stdout.splitlines() if x.startswith('{')]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f'step_memory of {cfg_path} failed:\n'
+                           f'{out.stderr[-2000:]}')
+    return json.loads(lines[-1])
 
 
 def reference_targets(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
@@ -204,8 +274,18 @@ def main():
     p.add_argument('--iters', type=int, default=20)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--ref-images', type=int, default=None)
+    p.add_argument('--memory-of', default=None, metavar='CONFIG',
+                   help='print the step memory of CONFIG as JSON instead')
+    p.add_argument('--batch-size', type=int, default=None)
+    p.add_argument('--steps', type=int, default=2)
+    p.add_argument('--device', default='cpu')
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    if args.memory_of:
+        import json
+        print(json.dumps(step_memory(args.memory_of, args.batch_size,
+                                     args.steps, args.device)))
+        return
     res = compare_targets(args.batch, iters=args.iters,
                           ref_images=args.ref_images)
     print_targets_report(res, args.batch)
