@@ -14,8 +14,9 @@ from .gather import all_reduce_sum_with_grad, is_distributed
 class GlobalBatchNorm1d(nn.BatchNorm1d):
     """``BatchNorm1d`` over ``(N, C)`` inputs with global-batch statistics.
 
-    In training mode under DDP, the per-channel sum, sum of squares and
-    count are all-reduced with a differentiable all-reduce, so both the
+    In training mode under DDP, the per-channel sum and count, then the sum
+    of squared deviations, are all-reduced with a differentiable all-reduce
+    (two passes, as accurate as a single process), so both the
     forward statistics and the backward pass equal those of one process
     holding the whole batch. Running statistics use the unbiased global
     variance, as ``BatchNorm1d`` does. All maths runs in fp32.
@@ -29,14 +30,15 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
                              f'{tuple(x.shape)}')
         in_dtype = x.dtype
         xf = x.float()
-        count = torch.tensor([float(xf.shape[0])], device=xf.device)
-        stats = torch.cat([xf.sum(0), (xf * xf).sum(0), count])
-        stats = all_reduce_sum_with_grad(stats)
         c = self.num_features
+        # Two passes (mean, then squared deviations) for the same accuracy
+        # as torch's own kernel; both all-reduces are differentiable.
+        count = torch.tensor([float(xf.shape[0])], device=xf.device)
+        stats = all_reduce_sum_with_grad(torch.cat([xf.sum(0), count]))
         total = stats[-1]
         mean = stats[:c] / total
-        var = stats[c:2 * c] / total - mean * mean
-        var = var.clamp_min(0)
+        sq = all_reduce_sum_with_grad(((xf - mean)**2).sum(0))
+        var = sq / total
         if self.track_running_stats:
             with torch.no_grad():
                 m = self.momentum if self.momentum is not None else 0.1
