@@ -48,6 +48,11 @@ custom_hooks = [
     dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.04,
          warmup_epochs=0),
     dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
+    # stop at a NaN/inf loss before the step; count skipped images;
+    # RNG states in checkpoints for an exact --resume
+    dict(type='NonFiniteLossHook'),
+    dict(type='BadImageReportHook'),
+    dict(type='RNGStateHook'),
 ]
 # --auto-scale-lr: another total batch rescales lr linearly
 auto_scale_lr = dict(base_batch_size=512)

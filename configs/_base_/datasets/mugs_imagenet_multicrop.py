@@ -1,14 +1,17 @@
 # ImageNet-1K with Mugs' multi-crop: 2 teacher global 224 crops (weak), 2
 # student global 224 crops and 10 local 96 crops (strong with p 0.5).
-dataset_type = 'ImageNet'
-data_root = 'data/imagenet/'
+# The training images are read as an unlabeled folder: a corrupt, CMYK,
+# 16-bit or palette file is converted or skipped with a warning that names it
+# (RobustLoadImage), never a crash mid-epoch.
+dataset_type = 'UnlabeledImageFolder'
+data_root = 'data/imagenet/train'
 data_preprocessor = dict(
     type='SelfSupDataPreprocessor',
     mean=[123.675, 116.28, 103.53],
     std=[58.395, 57.12, 57.375],
     to_rgb=True)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='RobustLoadImage', on_error='skip'),
     dict(
         type='MugsMultiCrop',
         num_global_crops=2,
@@ -31,5 +34,4 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        split='train',
         pipeline=train_pipeline))
