@@ -33,9 +33,13 @@ DEFAULT_DATA_ROOT = '~/.cache/mmmgc/data'
 
 
 def default_data_root() -> str:
-    """``$MMMGC_DATA`` or ``~/.cache/mmmgc/data`` (where the installer puts
-    the files)."""
-    return osp.expanduser(os.environ.get('MMMGC_DATA', DEFAULT_DATA_ROOT))
+    """Where ``tools/install.sh`` puts the files: ``$MMMGC_DATA``, else
+    ``$MMMGC_CACHE/data``, else ``~/.cache/mmmgc/data``."""
+    if os.environ.get('MMMGC_DATA'):
+        return osp.expanduser(os.environ['MMMGC_DATA'])
+    if os.environ.get('MMMGC_CACHE'):
+        return osp.join(osp.expanduser(os.environ['MMMGC_CACHE']), 'data')
+    return osp.expanduser(DEFAULT_DATA_ROOT)
 
 
 def _read_idx(path: str) -> np.ndarray:
