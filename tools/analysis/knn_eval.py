@@ -46,7 +46,11 @@ def build_backbone(cfg):
     bcfg.pop('init_cfg', None)
     if 'drop_path_rate' in bcfg:
         bcfg['drop_path_rate'] = 0.0
-    return MODELS.build(bcfg)
+    backbone = MODELS.build(bcfg)
+    # the initialisation training starts from (e.g. sin-cos position
+    # embedding, trunc-normal weights), not PyTorch's layer defaults
+    backbone.init_weights()
+    return backbone
 
 
 def load_backbone_strict(backbone, checkpoint):
