@@ -29,6 +29,17 @@ def repo_root() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _seed():
+def _seed_and_scope():
+    """Every test starts with seed 0, mmpretrain as the default registry
+    scope and an empty MessageHub: a Runner or ``register_all_modules`` of
+    an earlier test in the same worker (mmdet, mmseg, mmpose) must not leak
+    its scope or its iteration counters into the next test."""
+    import uuid
+
+    from mmengine.logging import MessageHub
+    from mmengine.registry import DefaultScope
     torch.manual_seed(0)
+    name = f'mmmgc-test-{uuid.uuid4().hex}'
+    DefaultScope.get_instance(name, scope_name='mmpretrain')
+    MessageHub.get_instance(name)
     yield
