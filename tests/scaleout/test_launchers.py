@@ -7,8 +7,10 @@ fake ``scontrol`` on PATH, as mmengine's slurm launcher calls it), and
 import json
 import os
 import os.path as osp
+import signal
 import stat
 import subprocess
+import time
 
 import pytest
 import torch
@@ -83,17 +85,39 @@ def test_dist_train_two_nodes_of_one_process(tmp_path):
     cfg_path = _train_cfg(tmp_path)
     work_dir = str(tmp_path / 'work')
     port = u.free_port()
-    procs = []
+    procs, logs = [], []
     for node_rank in (0, 1):
         env = u.run_env(dict(NNODES='2', NODE_RANK=str(node_rank),
                              MASTER_ADDR='127.0.0.1', PORT=str(port)))
+        # output to files, not pipes: a node blocked on a full pipe would
+        # stall the other node in a collective
+        log = open(tmp_path / f'node{node_rank}.log', 'w+')
+        logs.append(log)
         procs.append(subprocess.Popen(
             ['bash', osp.join(u.REPO, 'tools/dist_train.sh'), cfg_path, '1',
              '--work-dir', work_dir], cwd=u.REPO, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    outs = [p.communicate(timeout=300)[0] for p in procs]
-    for p, out in zip(procs, outs):
-        assert p.returncode == 0, out[-6000:]
+            stdout=log, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True))
+    deadline = time.monotonic() + 300
+    try:
+        for p in procs:
+            p.wait(timeout=max(1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        pass
+    finally:
+        for p in procs:
+            if p.poll() is None:  # kill the whole launcher tree
+                os.killpg(os.getpgid(p.pid), signal.SIGKILL)
+                p.wait()
+    outs = []
+    for log in logs:
+        log.seek(0)
+        outs.append(log.read())
+        log.close()
+    for i, (p, out) in enumerate(zip(procs, outs)):
+        assert p.returncode == 0, f'node {i} exited {p.returncode}:\n' + \
+            '\n'.join(f'--- node {j} ---\n{o[-4000:]}'
+                      for j, o in enumerate(outs))
     _check_two_rank_training(work_dir, 'pytorch')
 
 
