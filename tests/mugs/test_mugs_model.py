@@ -1,6 +1,7 @@
 """The Mugs algorithm on a tiny ViT: gradients, teacher, queues and
 buffers, checkpoints, losses going down, configs."""
 import copy
+import math
 
 import pytest
 import torch
@@ -148,13 +149,45 @@ def test_state_dict_round_trip_keeps_queues_and_teacher():
         assert torch.equal(v, sd[k]), k
 
 
+def _consistent_held_out_losses(model, fresh_state, warm_batches, held_out):
+    """Losses of ``model`` on ``held_out`` with queues, buffers and centre
+    rebuilt by ITS OWN (frozen) teacher from ``warm_batches``, starting from
+    ``fresh_state``.
+
+    Evaluating a trained model against queues filled by an earlier teacher
+    measures staleness, not learning: the new teacher's targets differ from
+    the old queue rows, so the student's prediction of the positive stands
+    out even when nothing was learned (the old version of this test saw the
+    local-group loss fall 1.64 -> 0.50 while the consistent loss stayed at
+    chance, 1.64 -> 1.63). The queues here are no longer than the warm-up
+    rows, so every negative comes from the same teacher as the targets.
+    """
+    probe = copy.deepcopy(model)
+    probe.load_state_dict(fresh_state, strict=False)
+    probe.teacher.base_decay = probe.teacher.end_decay = 1.0  # frozen
+    probe.eval()
+    with torch.no_grad():
+        for data in warm_batches:
+            probe.loss(data['inputs'], data['data_samples'])
+        losses = probe.loss(held_out['inputs'], held_out['data_samples'])
+    return {k: v.item() for k, v in losses.items()}
+
+
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason='the Mugs demo does not learn yet (configs/mugs/README.md): '
+    'with queues from the same teacher the held-out losses stay at chance')
 def test_several_optimiser_steps_lower_the_loss(repo_root):
     """The demo config (tiny ViT, multi-crop pipeline, real data), its
-    optimiser wrapper: the loss on a fixed held-out batch, evaluated with
-    the same queue/buffer/centre state, goes down after training steps."""
+    optimiser wrapper: the losses on a fixed held-out batch go down after
+    training steps, each time evaluated with queues, neighbour buffers and
+    centre rebuilt by the model's own teacher from the same warm-up batches
+    (see :func:`_consistent_held_out_losses`)."""
     import os.path as osp
 
+    import numpy as np
     from mmengine.config import Config
     from mmengine.dataset import default_collate
     from mmengine.optim import build_optim_wrapper
@@ -163,6 +196,12 @@ def test_several_optimiser_steps_lower_the_loss(repo_root):
 
     cfg = Config.fromfile(osp.join(repo_root, 'configs/mugs/mugs_demo.py'))
     cfg.train_dataloader.dataset.num_samples = 160
+    # 4 warm-up batches of 16 images fill 128 queue rows (2 teacher crops)
+    # and 64 buffer rows (1 crop): nothing of the random initial contents
+    # is left when the held-out losses are measured
+    for head in ('instance_head', 'local_group_head'):
+        cfg.model[head].queue_length = 128
+    cfg.model.neighbour_buffer_length = 64
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         model = MODELS.build(cfg.model)
@@ -171,36 +210,25 @@ def test_several_optimiser_steps_lower_the_loss(repo_root):
                                              optimizer=dict(
                                                  type='AdamW', lr=2e-3,
                                                  weight_decay=0.04)))
-    import numpy as np
     np.random.seed(0)
     batches = [
         default_collate([dataset[i] for i in range(j, j + 16)])
         for j in range(0, 160, 16)
     ]
     held_out = model.data_preprocessor(batches[-1], True)
-
-    def held_out_loss(m):
-        probe = copy.deepcopy(m)
-        probe.load_state_dict(state0, strict=False)  # same queues/buffers
-        probe.eval()
-        with torch.no_grad():
-            losses = probe.loss(held_out['inputs'],
-                                held_out['data_samples'])
-        return sum(v.item() for v in losses.values())
-
-    # queue/buffer/centre state of a model after one pass of warm-up data
-    with torch.no_grad():
-        for b in batches[:4]:
-            data = model.data_preprocessor(b, True)
-            model.loss(data['inputs'], data['data_samples'])
-    state0 = {
+    warm = [model.data_preprocessor(b, True) for b in batches[:4]]
+    fresh = {
         k: v.clone()
         for k, v in model.state_dict().items()
         if k.endswith(('queue', 'ptr', 'num_filled', 'center'))
     }
-    before = held_out_loss(model)
+    before = _consistent_held_out_losses(model, fresh, warm, held_out)
     for step in range(3):
         for b in batches[:9]:
             model.train_step(b, ow)
-    after = held_out_loss(model)
-    assert after < before - 0.05, (before, after)
+    after = _consistent_held_out_losses(model, fresh, warm, held_out)
+    # chance: the positive is no closer than the 128 queued negatives
+    chance = math.log(1 + 128) * model.loss_weights['instance']
+    assert before['loss_instance'] > 0.97 * chance, (before, chance)
+    assert after['loss_instance'] < 0.9 * chance, (before, after, chance)
+    assert sum(after.values()) < sum(before.values()) - 0.1, (before, after)
