@@ -15,8 +15,26 @@ from mmengine.optim import OptimWrapper
 from mmpretrain.registry import OPTIM_WRAPPERS
 
 
+class CPUAutocastMixin:
+    """Runs an optim wrapper's forward under CPU autocast. Mix it in before
+    the wrapper class; call :meth:`_set_cast_dtype` in ``__init__``."""
+
+    def _set_cast_dtype(self, dtype: str) -> None:
+        if dtype not in ('bfloat16', 'float16'):
+            raise ValueError(f'{type(self).__name__}: optim_wrapper.dtype '
+                             f"must be 'bfloat16' or 'float16', got "
+                             f'{dtype!r}')
+        self.cast_dtype = getattr(torch, dtype)
+
+    @contextmanager
+    def optim_context(self, model: nn.Module):
+        with super().optim_context(model), torch.autocast(
+                device_type='cpu', dtype=self.cast_dtype):
+            yield
+
+
 @OPTIM_WRAPPERS.register_module()
-class CPUAutocastOptimWrapper(OptimWrapper):
+class CPUAutocastOptimWrapper(CPUAutocastMixin, OptimWrapper):
     """``OptimWrapper`` whose forward runs under CPU autocast.
 
     Args:
@@ -36,16 +54,7 @@ class CPUAutocastOptimWrapper(OptimWrapper):
             optimizer,
             accumulative_counts=accumulative_counts,
             clip_grad=clip_grad)
-        if dtype not in ('bfloat16', 'float16'):
-            raise ValueError("CPUAutocastOptimWrapper dtype must be "
-                             f"'bfloat16' or 'float16', got {dtype!r}")
-        self.cast_dtype = getattr(torch, dtype)
-
-    @contextmanager
-    def optim_context(self, model: nn.Module):
-        with super().optim_context(model), torch.autocast(
-                device_type='cpu', dtype=self.cast_dtype):
-            yield
+        self._set_cast_dtype(dtype)
 
 
 #: optim_wrapper.type -> (GPU fp16 type, CPU autocast type) for ``--amp``.

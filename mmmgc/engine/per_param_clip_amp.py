@@ -8,20 +8,20 @@ wrapper), selected by ``--amp`` through :func:`mmmgc.engine.set_amp`:
 - CPU: :class:`PerParamClipCPUAutocastOptimWrapper`, bf16 autocast (no
   scaler: bf16 has fp32's exponent range).
 """
-from contextlib import contextmanager
 from typing import Optional, Union
 
 import torch
-import torch.nn as nn
 from mmengine.optim import AmpOptimWrapper
 from mmpretrain.registry import OPTIM_WRAPPERS
 
+from .optim_wrapper import CPUAutocastMixin
 from .per_param_clip_optim_wrapper import (PerParamClipOptimWrapper,
-                                           clip_grad_norm_per_param_)
+                                           clip_wrapper_params_)
 
 
 @OPTIM_WRAPPERS.register_module()
-class PerParamClipCPUAutocastOptimWrapper(PerParamClipOptimWrapper):
+class PerParamClipCPUAutocastOptimWrapper(CPUAutocastMixin,
+                                          PerParamClipOptimWrapper):
     """:class:`PerParamClipOptimWrapper` whose forward runs under CPU
     autocast.
 
@@ -46,17 +46,7 @@ class PerParamClipCPUAutocastOptimWrapper(PerParamClipOptimWrapper):
             max_norm=max_norm,
             accumulative_counts=accumulative_counts,
             clip_grad=clip_grad)
-        if dtype not in ('bfloat16', 'float16'):
-            raise ValueError('PerParamClipCPUAutocastOptimWrapper: '
-                             "optim_wrapper.dtype must be 'bfloat16' or "
-                             f"'float16', got {dtype!r}")
-        self.cast_dtype = getattr(torch, dtype)
-
-    @contextmanager
-    def optim_context(self, model: nn.Module):
-        with super().optim_context(model), torch.autocast(
-                device_type='cpu', dtype=self.cast_dtype):
-            yield
+        self._set_cast_dtype(dtype)
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -95,12 +85,7 @@ class PerParamClipAmpOptimWrapper(AmpOptimWrapper):
 
     def step(self, **kwargs) -> None:
         self.loss_scaler.unscale_(self.optimizer)
-        params = [
-            p for group in self.optimizer.param_groups
-            for p in group['params']
-        ]
-        n = clip_grad_norm_per_param_(params, self.max_norm)
-        self.message_hub.update_scalar('train/num_clipped_grads', n)
+        clip_wrapper_params_(self)
         if self.clip_grad_kwargs:
             self._clip_grad()
         self.loss_scaler.step(self.optimizer, **kwargs)

@@ -36,6 +36,17 @@ def clip_grad_norm_per_param_(params: Iterable[torch.nn.Parameter],
     return int(clip.sum())
 
 
+def clip_wrapper_params_(wrapper) -> int:
+    """Clip every parameter of ``wrapper``'s optimizer to
+    ``wrapper.max_norm`` and log how many were clipped."""
+    params = [
+        p for group in wrapper.optimizer.param_groups for p in group['params']
+    ]
+    n = clip_grad_norm_per_param_(params, wrapper.max_norm)
+    wrapper.message_hub.update_scalar('train/num_clipped_grads', n)
+    return n
+
+
 @OPTIM_WRAPPERS.register_module()
 class PerParamClipOptimWrapper(OptimWrapper):
     """``OptimWrapper`` that clips every parameter's gradient norm to
@@ -65,10 +76,5 @@ class PerParamClipOptimWrapper(OptimWrapper):
         self.max_norm = max_norm
 
     def step(self, **kwargs) -> None:
-        params = [
-            p for group in self.optimizer.param_groups
-            for p in group['params']
-        ]
-        n = clip_grad_norm_per_param_(params, self.max_norm)
-        self.message_hub.update_scalar('train/num_clipped_grads', n)
+        clip_wrapper_params_(self)
         super().step(**kwargs)
