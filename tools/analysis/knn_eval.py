@@ -12,7 +12,6 @@ is the baseline the learned features must beat.
 """
 import argparse
 import json
-import sys
 
 import torch
 
@@ -37,38 +36,6 @@ def parse_args():
     return p.parse_args()
 
 
-def build_backbone(cfg):
-    from mmpretrain.registry import MODELS
-    bcfg = cfg.model.backbone.copy()
-    if 'out_type' in bcfg or bcfg.get('type', '').endswith(
-            ('VisionTransformer', 'MoCoV3ViT')):
-        bcfg['out_type'] = 'raw'
-    bcfg.pop('init_cfg', None)
-    if 'drop_path_rate' in bcfg:
-        bcfg['drop_path_rate'] = 0.0
-    backbone = MODELS.build(bcfg)
-    # the initialisation training starts from (e.g. sin-cos position
-    # embedding, trunc-normal weights), not PyTorch's layer defaults
-    backbone.init_weights()
-    return backbone
-
-
-def load_backbone_strict(backbone, checkpoint):
-    from mmengine.runner import CheckpointLoader
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    sd = ckpt.get('state_dict', ckpt)
-    prefix = 'backbone.'
-    sub = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-    if not sub:
-        sys.exit(f'error: {checkpoint} has no "{prefix}*" keys')
-    result = backbone.load_state_dict(sub, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        sys.exit(f'error: {checkpoint} does not match the backbone of the '
-                 f'config: missing {result.missing_keys}, unexpected '
-                 f'{result.unexpected_keys}')
-    return len(sub)
-
-
 def load_images(split, num, size, seed, mean, std):
     import numpy as np
 
@@ -87,7 +54,8 @@ def main():
     from mmengine.config import Config
 
     import mmmgc  # noqa: F401
-    from mmmgc.evaluation import extract_features, knn_top1
+    from mmmgc.evaluation import (build_frozen_backbone, extract_features,
+                                  knn_top1, load_pretrained_backbone)
 
     cfg = Config.fromfile(args.config)
     feature = args.feature
@@ -112,9 +80,9 @@ def main():
         runs.append(('pretrained', args.checkpoint))
     for name, ckpt in runs:
         torch.manual_seed(args.seed)
-        backbone = build_backbone(cfg)
+        backbone = build_frozen_backbone(cfg.model)
         if ckpt is not None:
-            n = load_backbone_strict(backbone, ckpt)
+            n = load_pretrained_backbone(backbone, ckpt)
             print(f'loaded {n} backbone tensors from {ckpt} (strict)')
         ftr = extract_features(backbone, xtr, feature)
         fte = extract_features(backbone, xte, feature)

@@ -23,44 +23,19 @@ def add_repo_to_path() -> None:
 
 
 def build_backbone(model_cfg: dict, init: bool = True) -> nn.Module:
-    """The backbone of a model config, returning raw tokens ``(B, T, C)``
-    for a ViT (``out_type='raw'``), with drop-path switched off.
-
-    With ``init`` its ``init_weights()`` runs, as the Runner does before
-    training: without it an mmpretrain ViT keeps an all-zero position
-    embedding and PyTorch's default layer init, which is NOT the
-    "random init" that pretraining starts from."""
+    """:func:`mmmgc.evaluation.build_frozen_backbone` (raw tokens, no drop
+    path, ``init_weights()`` unless ``init=False``)."""
     import mmmgc  # noqa: F401  (registers our modules)
-    from mmpretrain.registry import MODELS
-    bcfg = dict(model_cfg['backbone'])
-    if 'out_type' in bcfg or str(bcfg.get('type', '')).endswith(
-            ('VisionTransformer', 'MoCoV3ViT')):
-        bcfg['out_type'] = 'raw'
-    bcfg.pop('init_cfg', None)
-    if 'drop_path_rate' in bcfg:
-        bcfg['drop_path_rate'] = 0.0
-    backbone = MODELS.build(bcfg)
-    if init:
-        backbone.init_weights()
-    return backbone
+    from mmmgc.evaluation import build_frozen_backbone
+    return build_frozen_backbone(model_cfg, init)
 
 
 def load_backbone_strict(backbone: nn.Module, checkpoint: str,
                          prefix: str = 'backbone.') -> int:
-    """Load ``prefix*`` keys of a checkpoint into ``backbone``; a missing or
-    unexpected key raises ``KeyError``. Returns the number of tensors."""
-    from mmengine.runner import CheckpointLoader
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    sd = ckpt.get('state_dict', ckpt)
-    sub = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-    if not sub:
-        raise KeyError(f'{checkpoint} has no "{prefix}*" keys')
-    result = backbone.load_state_dict(sub, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise KeyError(f'{checkpoint} does not match the backbone: missing '
-                       f'{result.missing_keys}, unexpected '
-                       f'{result.unexpected_keys}')
-    return len(sub)
+    """:func:`mmmgc.evaluation.load_pretrained_backbone`: a missing,
+    unknown or mis-shaped backbone key raises. Returns the tensor count."""
+    from mmmgc.evaluation import load_pretrained_backbone
+    return load_pretrained_backbone(backbone, checkpoint, prefix)
 
 
 def backbone_from_config(config: str,

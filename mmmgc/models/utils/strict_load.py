@@ -192,7 +192,9 @@ def load_checkpoint_strict(module: nn.Module,
                            allowed_missing: Sequence[str] = (),
                            allowed_unused: Sequence[str] = (),
                            map_location: str = 'cpu',
-                           what: Optional[str] = None) -> TransferReport:
+                           what: Optional[str] = None,
+                           ignore_unused_outside_prefix: bool = False
+                           ) -> TransferReport:
     """Load ``checkpoint`` (keys under ``prefix``) into ``module``; raise
     when anything does not match.
 
@@ -207,6 +209,9 @@ def load_checkpoint_strict(module: nn.Module,
             keys (``prefix`` stripped) that may go unused. Defaults to none.
         map_location (str): Defaults to ``'cpu'``.
         what (str, optional): Name of the module in messages.
+        ignore_unused_outside_prefix (bool): Keys outside ``prefix`` (the
+            heads and teacher of a pretraining checkpoint whose backbone
+            alone is loaded) are not errors. Defaults to False.
 
     Returns:
         TransferReport: What was loaded.
@@ -218,7 +223,8 @@ def load_checkpoint_strict(module: nn.Module,
     what = what or type(module).__name__
     state_dict = read_state_dict(checkpoint, map_location)
     report = compare_checkpoint(module, state_dict, checkpoint, prefix,
-                                allowed_missing, allowed_unused)
+                                allowed_missing, allowed_unused,
+                                ignore_unused_outside_prefix)
     if not report.ok:
         raise BackboneCheckpointError(report.error_message(what))
     selected = {k[len(prefix):]: v for k, v in state_dict.items()
