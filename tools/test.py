@@ -75,6 +75,8 @@ def main():
     if args.out:
         mmengine.dump(metrics, args.out)
         print(f'metrics written to {args.out}')
+    from mmmgc.utils import shutdown_distributed
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -155,6 +155,8 @@ def main():
             timeout_s=cfg.env_cfg.get('dist_cfg', {}).get('timeout'))
     runner = Runner.from_cfg(cfg)
     runner.train()
+    from mmmgc.utils import shutdown_distributed
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -1,11 +1,12 @@
 from .compat import apply_torch_load_shim
 from .config_check import (check_crops_cover_a_patch, check_mgc_granularities,
                            check_pretrain_config)
-from .cpu_dist import cpu_ddp_wrapper_cfg, init_cpu_distributed
+from .cpu_dist import (cpu_ddp_wrapper_cfg, init_cpu_distributed,
+                       shutdown_distributed)
 from .version_check import SUPPORTED, check_versions
 
 __all__ = [
     'apply_torch_load_shim', 'check_versions', 'SUPPORTED',
     'cpu_ddp_wrapper_cfg', 'init_cpu_distributed', 'check_crops_cover_a_patch',
-    'check_mgc_granularities', 'check_pretrain_config'
+    'check_mgc_granularities', 'check_pretrain_config', 'shutdown_distributed'
 ]

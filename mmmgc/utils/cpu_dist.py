@@ -79,4 +79,16 @@ def cpu_ddp_wrapper_cfg(cfg) -> None:
     cfg['model_wrapper_cfg'] = wrapper
 
 
-__all__ = ['cpu_ddp_wrapper_cfg', 'init_cpu_distributed']
+def shutdown_distributed() -> None:
+    """End a finished distributed run cleanly: wait for every rank (rank 0
+    may still be writing the last checkpoint), then destroy the process
+    group. Without this a rank that finishes first exits with gloo's
+    threads alive, can abort (SIGABRT, 'terminate called without an active
+    exception') and leaves the other ranks waiting in a collective."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
+__all__ = ['cpu_ddp_wrapper_cfg', 'init_cpu_distributed',
+           'shutdown_distributed']
