@@ -14,6 +14,7 @@ from mmmgc.models.heads import MugsGroupHead, MugsInfoNCEHead
 from mmmgc.models.heads.mugs_group_head import mugs_group_loss_matrix
 from mmmgc.models.heads.mugs_infonce_head import mugs_infonce_loss_matrix
 from mmmgc.models.necks import MugsAggregator
+from mmmgc.models.necks.mugs_aggregator import query_only_block
 from mmmgc.models.utils import (FeatureQueue, mugs_center_update,
                                 mugs_crop_pairs, mugs_pair_weights,
                                 mugs_teacher_temperature,
@@ -245,6 +246,32 @@ def test_aggregator_depth_and_output():
     assert isinstance(out, tuple) and out[0].shape == (5, 16)
     with pytest.raises(ValueError, match='neighbours'):
         agg(torch.randn(5, 16), torch.randn(4, 3, 16))
+
+
+@pytest.mark.parametrize('depth', [1, 2])
+def test_aggregator_query_only_last_block_is_exact(depth):
+    """The last block computes token 0 alone; output and every gradient
+    equal running all 1 + k tokens through the plain blocks."""
+    torch.manual_seed(0)
+    agg = MugsAggregator(16, 2, 32, depth=depth)
+    agg.init_weights()
+    query = torch.randn(6, 16, requires_grad=True)
+    neighbours = torch.randn(6, 4, 16)
+    fast = agg(query, neighbours)[0]
+    x = torch.cat([query.unsqueeze(1), neighbours], dim=1)
+    for layer in agg.layers:
+        x = layer(x)
+    ref = agg.norm(x[:, 0])
+    assert torch.allclose(fast, ref, atol=1e-6)
+    params = [query] + list(agg.parameters())
+    g_fast = torch.autograd.grad((fast * ref.detach()).sum(), params)
+    g_ref = torch.autograd.grad((ref * ref.detach()).sum(), params)
+    for a, b in zip(g_fast, g_ref):
+        assert torch.allclose(a, b, atol=1e-5)
+    # the query row of the last block matters, the other rows do not
+    x = torch.cat([query.unsqueeze(1), neighbours], dim=1).detach()
+    y = query_only_block(agg.layers[-1], x)
+    assert torch.allclose(y, agg.layers[-1](x)[:, :1], atol=1e-6)
 
 
 # ------------------------------------------------------------ optimiser

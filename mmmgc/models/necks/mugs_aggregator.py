@@ -3,12 +3,51 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.models.backbones.vision_transformer import \
     TransformerEncoderLayer
 from mmpretrain.registry import MODELS
 from torch import Tensor
+
+
+def query_only_block(layer: TransformerEncoderLayer, x: Tensor) -> Tensor:
+    """``layer(x)[:, :1]`` computed for token 0 alone.
+
+    The output of token 0 depends on every token's key and value, but only
+    on token 0's query, residual and MLP. So the last block of the
+    aggregator (whose other outputs are discarded) needs keys and values
+    for all ``1 + k`` tokens and nothing else for the neighbours: the query
+    projection, attention row, output projection and MLP run for one token
+    instead of ``1 + k``. Exact (same maths, same dropout / drop-path
+    modules), not an approximation.
+
+    Args:
+        layer (TransformerEncoderLayer): An mmpretrain pre-norm ViT block
+            (without value shortcut).
+        x (Tensor): ``(n, T, D)`` tokens.
+
+    Returns:
+        Tensor: ``(n, 1, D)``, equal to ``layer(x)[:, :1]``.
+    """
+    attn = layer.attn
+    if attn.v_shortcut:
+        raise ValueError('query_only_block does not support v_shortcut')
+    n, t, d = x.shape
+    h = layer.ln1(x)
+    w, b = attn.qkv.weight, attn.qkv.bias
+    q = F.linear(h[:, :1], w[:d], None if b is None else b[:d])
+    kv = F.linear(h, w[d:], None if b is None else b[d:])
+    q = q.reshape(n, 1, attn.num_heads, attn.head_dims).transpose(1, 2)
+    k, v = kv.reshape(n, t, 2, attn.num_heads,
+                      attn.head_dims).permute(2, 0, 3, 1, 4)
+    attn_drop = attn.attn_drop if attn.training else 0.
+    out = attn.scaled_dot_product_attention(q, k, v, dropout_p=attn_drop)
+    out = out.transpose(1, 2).reshape(n, 1, attn.embed_dims)
+    out = attn.out_drop(attn.gamma1(attn.proj_drop(attn.proj(out))))
+    y = x[:, :1] + out
+    return layer.ffn(layer.ln2(y), identity=y)
 
 
 @MODELS.register_module()
@@ -19,6 +58,10 @@ class MugsAggregator(BaseModule):
     query token plays the class token, the neighbours the patch tokens, and
     the output is token 0 after a final LayerNorm (the local-group feature
     ``y*``).
+
+    The last block computes token 0 only (:func:`query_only_block`, exact):
+    with the released code's single block this removes about three quarters
+    of the aggregator's work.
 
     Differences from the released code, on purpose: ``depth`` defaults to 2
     (the paper's "2-layered vanilla ViT"; the code uses 1, set ``depth=1``
@@ -83,6 +126,8 @@ class MugsAggregator(BaseModule):
                              f'{tuple(neighbours.shape)}')
         x = torch.cat([query.unsqueeze(1),
                        neighbours.to(query.dtype)], dim=1)
-        for layer in self.layers:
+        for layer in self.layers[:-1]:
             x = layer(x)
+        # only token 0 leaves the last block: compute nothing else there
+        x = query_only_block(self.layers[-1], x)
         return (self.norm(x[:, 0]), )
