@@ -11,9 +11,15 @@ def tiny_mugs_cfg(embed_dims: int = 32,
                   buffer_length: int = 50,
                   num_prototypes: int = 40,
                   depth: int = 2,
-                  separate_student_buffer: bool = True) -> dict:
-    """A Mugs config with a 2-layer ViT (patch 8) and small heads."""
+                  separate_student_buffer: bool = True,
+                  head_norm: Optional[str] = None,
+                  teacher_batch_stats: bool = False) -> dict:
+    """A Mugs config with a 2-layer ViT (patch 8) and small heads;
+    ``head_norm='BN'`` gives the IDS / LGDS heads BatchNorm (hidden layers
+    and a non-affine BN after the last layers, as the demo)."""
     head = dict(
+        norm=head_norm,
+        last_norm='BN_noaffine' if head_norm else None,
         type='MugsInfoNCEHead',
         in_channels=embed_dims,
         hidden_channels=48,
@@ -56,7 +62,8 @@ def tiny_mugs_cfg(embed_dims: int = 32,
         num_global_crops=2,
         num_neighbours=3,
         neighbour_buffer_length=buffer_length,
-        separate_student_buffer=separate_student_buffer)
+        separate_student_buffer=separate_student_buffer,
+        teacher_batch_stats=teacher_batch_stats)
 
 
 def build_tiny_mugs(**kwargs) -> torch.nn.Module:

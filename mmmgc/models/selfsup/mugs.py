@@ -8,6 +8,7 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..utils import EMATeacher, FeatureQueue, ema_update_
 from ..utils.mugs_neighbours import mugs_topk_neighbours
@@ -30,7 +31,8 @@ class Mugs(BaseSelfSupervisor):
     cosine, see :mod:`mmmgc.models.utils.ema`) tracks the backbone, the
     aggregator (``neck``), both projectors and the group head; the
     predictors are student-only. The teacher is always in eval mode (no drop
-    path) and never receives gradients.
+    path; see ``teacher_batch_stats`` for BatchNorm) and never receives
+    gradients.
 
     Local-group discrimination: the query token of a crop is the mean of the
     patch tokens after the backbone's final norm (the paper). Its ``k``
@@ -61,6 +63,12 @@ class Mugs(BaseSelfSupervisor):
             Defaults to 1/3 each.
         base_decay (float): EMA decay at iteration 0. Defaults to 0.996.
         end_decay (float): EMA decay at the last iteration. Defaults to 1.
+        teacher_batch_stats (bool): In training, the teacher's BatchNorm
+            layers (only present when a head is built with ``norm`` /
+            ``last_norm``) normalise with the current batch's statistics, as
+            MoCo v3's momentum encoder does, instead of running statistics.
+            Everything else in the teacher stays in eval mode. Defaults to
+            False (the paper's heads have no BatchNorm).
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -80,6 +88,7 @@ class Mugs(BaseSelfSupervisor):
                  loss_weights: Optional[Dict[str, float]] = None,
                  base_decay: float = 0.996,
                  end_decay: float = 1.0,
+                 teacher_batch_stats: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -120,8 +129,9 @@ class Mugs(BaseSelfSupervisor):
         self.student_buffer = FeatureQueue(
             neighbour_buffer_length, dim,
             init='zeros') if separate_student_buffer else None
+        self.teacher_batch_stats = teacher_batch_stats
         self.teacher = EMATeacher(self._ema_source(), base_decay, end_decay)
-        self.teacher.eval()
+        self.train(self.training)
 
     # ------------------------------------------------------------------
     # teacher
@@ -144,6 +154,10 @@ class Mugs(BaseSelfSupervisor):
     def train(self, mode: bool = True) -> 'Mugs':
         super().train(mode)
         self.teacher.eval()
+        if mode and self.teacher_batch_stats:
+            for m in self.teacher.modules():
+                if isinstance(m, _BatchNorm):
+                    m.train()
         return self
 
     # ------------------------------------------------------------------
