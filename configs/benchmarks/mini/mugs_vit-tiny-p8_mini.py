@@ -26,7 +26,7 @@ train_pipeline = [
         type='MugsMultiCrop',
         num_global_crops=2,
         global_size=64,
-        global_scale=(0.25, 1.0),
+        global_scale=(0.2, 1.0),
         num_local_crops=4,
         local_size=32,
         local_scale=(0.05, 0.25),
@@ -34,7 +34,12 @@ train_pipeline = [
         color_jitter=(jitter['brightness'], jitter['contrast'],
                       jitter['saturation'], jitter['hue']),
         color_jitter_prob=1.0,
-        grayscale_prob=grayscale['prob']),
+        grayscale_prob=grayscale['prob'],
+        # the demo's small-scale recipe (configs/mugs/README.md): no blur
+        # or solarisation at 64 px
+        global_blur_probs=(0.0, ),
+        global_solarize_probs=(0.0, ),
+        local_blur_prob=0.0),
     dict(type='PackInputs', algorithm_keys=['mugs_weak'])
 ]
 
