@@ -17,7 +17,6 @@ target identical, about 0 = spread out). The last line is ``RESULT`` JSON.
 """
 import argparse
 import json
-import math
 import os.path as osp
 import sys
 import time
@@ -55,6 +54,7 @@ def main():
     import mmmgc  # noqa: F401
     from knn_eval import load_images
     from mmmgc.evaluation import extract_features, knn_top1
+    from mmmgc.models.utils import cosine_decay
     from mmpretrain.registry import DATASETS, MODELS
 
     torch.set_num_threads(args.threads)
@@ -86,6 +86,13 @@ def main():
         model.train()
         return acc
 
+    def window_mean(hist: list) -> dict:
+        """Mean of each logged loss over the last 20 iterations."""
+        return {
+            k: round(float(np.mean([h[k] for h in hist[-20:]])), 3)
+            for k in hist[-1]
+        }
+
     res = dict(tag=args.tag, random=round(knn(), 2))
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=args.batch, shuffle=True, drop_last=True,
@@ -102,28 +109,24 @@ def main():
             if it < warmup:
                 lr = args.lr * (it + 1) / warmup
             else:
-                lr = args.lr * 0.5 * (1 + math.cos(
-                    math.pi * (it - warmup) / (args.iters - warmup)))
+                lr = cosine_decay(it - warmup, args.iters - warmup,
+                                  base=args.lr, end=0.0)
             for g, b in zip(ow.optimizer.param_groups, base_lrs):
                 g['lr'] = b * lr / args.lr
             log = model.train_step(batch, ow)
             hist.append({k: float(v.detach()) for k, v in log.items()})
             it += 1
             if it % 20 == 0:
-                mean = {k: round(float(np.mean([h[k] for h in hist[-20:]])),
-                                 3) for k in hist[-1]}
                 extra = ''
                 if hasattr(model, 'instance_head'):
                     q = model.instance_head.queue.queue
                     extra = f' qmean={q.mean(0).norm():.3f}'
                 if args.eval_every and it % args.eval_every == 0:
                     extra += f' knn={knn():.2f}'
-                print(it, round(time.time() - t0), mean, extra, flush=True)
+                print(it, round(time.time() - t0), window_mean(hist), extra,
+                      flush=True)
     res['learned'] = round(knn(), 2)
-    res['final_losses'] = {
-        k: round(float(np.mean([h[k] for h in hist[-20:]])), 3)
-        for k in hist[-1]
-    }
+    res['final_losses'] = window_mean(hist)
     res['secs'] = round(time.time() - t0)
     print('RESULT', json.dumps(res), flush=True)
     return res
