@@ -36,12 +36,14 @@
 # - view 2 re-sampling: the public code draws until IoU > 0.2 (strict) and
 #   falls back to the whole image after 1000 misses; here IoU >= 0.2, up to
 #   100 tries, then the best candidate;
-# - photometric ops are mmpretrain's ColorJitter / RandomGrayscale /
-#   Solarize and mmmgc's PIL blur with the same parameters, not torchvision's
-#   (same operations, different random streams and op order handling);
-# - the momentum encoder: the public code builds it without drop path; here
-#   it is a copy of the online backbone (see EMATeacher for whether it runs
-#   with drop path).
+# - photometric ops: mmpretrain's ColorJitter (random op order, as in
+#   torchvision) runs mmcv's cv2 versions of the four adjustments, not
+#   torchvision's PIL ones, so pixel values differ slightly; grayscale,
+#   solarize and the PIL Gaussian blur use the same parameters; random
+#   streams differ;
+# - the momentum encoder: the public code builds it without drop path;
+#   here it is a copy of the online backbone, so this config's drop path
+#   0.05 reaches it unless the EMA teacher switches drop path off.
 _base_ = ['./mgc_vit-small-p16_8xb32-coslr-800e_coco.py']
 model = dict(
     backbone=dict(
