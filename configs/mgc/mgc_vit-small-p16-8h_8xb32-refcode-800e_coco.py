@@ -31,11 +31,11 @@
 #   trains them as positives (a defect; here padding does not exist);
 # - the reverse direction uses the same pairs swapped in the public code;
 #   here its query cells are drawn separately among the view-2 cells;
-# - numerics: the public code computes the loss under fp16 autocast; here
-#   it runs in fp32 (AMP is a separate optim_wrapper choice);
-# - view 2 re-sampling: the public code draws until IoU > 0.2 (strict) and
-#   falls back to the whole image after 1000 misses; here IoU >= 0.2, up to
-#   100 tries, then the best candidate;
+# - numerics: the public code computes the similarities and the softmax
+#   under fp16 autocast; here they always run in fp32;
+# - view 2 re-sampling: the public code draws until IoU > 0.2 (strict),
+#   without a bound on draws that fit the image; here IoU >= 0.2, up to
+#   100 tries, then the candidate with the highest IoU;
 # - photometric ops: mmpretrain's ColorJitter (random op order, as in
 #   torchvision) runs mmcv's cv2 versions of the four adjustments, not
 #   torchvision's PIL ones, so pixel values differ slightly; grayscale,
