@@ -22,9 +22,23 @@ RGBA / LA                        alpha dropped (composited on black), used
 truncated JPEG                   skipped (or, with ``load_truncated=True``,
                                  decoded with the missing part grey)
 zero-byte file, non-image file   skipped
+decompression bomb; a header     skipped before decoding (the size is read
+claiming over ``max_pixels``     from the header; ``max_pixels`` defaults
+pixels, or a zero size           to Pillow's 89,478,485)
+any other decoder exception      skipped (the message names the file and
+                                 the exception type)
 ===============================  ==========================================
+
+Hostile files: the size check reads only the header (Pillow opens lazily),
+so a small file that claims e.g. 20,000 x 20,000 pixels is refused without
+allocating its pixels; Pillow's own decompression-bomb limit is replaced
+by ``max_pixels`` for that check. Any exception raised while decoding
+(``DecompressionBombError``, ``struct.error``, ``MemoryError``, ...) is an
+unreadable file, never a crash; only ``KeyboardInterrupt``/``SystemExit``
+propagate.
 """
 import os
+import threading
 import warnings
 from typing import Optional
 
@@ -33,6 +47,14 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
 SKIP_LOG_ENV = 'MMMGC_SKIP_LOG'
+
+#: Default pixel limit: Pillow's own ``Image.MAX_IMAGE_PIXELS`` (a
+#: 1024 x 1024 x 4 x 3 byte budget), the point where Pillow starts to warn.
+DEFAULT_MAX_PIXELS = 89_478_485
+
+# Pillow's limit is a module global; swapping it around ``Image.open`` is
+# serialised so that threads of one process never see each other's value.
+_PIL_LIMIT_LOCK = threading.Lock()
 
 
 class UnreadableImageError(RuntimeError):
@@ -66,9 +88,62 @@ def pil_to_rgb_array(img) -> np.ndarray:
     return np.asarray(img.convert('RGB'), dtype=np.uint8)
 
 
-def read_image_rgb(path: str, load_truncated: bool = False) -> np.ndarray:
+def open_checked(path: str, max_pixels: Optional[int]):
+    """Open ``path`` lazily (header only) and refuse an absurd size.
+
+    Pillow's decompression-bomb check is replaced by ``max_pixels`` for the
+    header read, so the limit is exactly the configured one; nothing is
+    decoded here.
+
+    Args:
+        path (str): Image file.
+        max_pixels (int, optional): Largest ``width * height`` accepted;
+            None accepts any size.
+
+    Returns:
+        PIL.Image.Image: The opened, not yet decoded, image (caller
+        closes it).
+
+    Raises:
+        UnreadableImageError: Naming the file, for a size over the limit or
+            of zero.
+    """
+    from PIL import Image
+    with _PIL_LIMIT_LOCK:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            img = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+    width, height = img.size
+    if width <= 0 or height <= 0:
+        img.close()
+        raise UnreadableImageError(
+            f'{path}: header claims an empty image ({width} x {height})')
+    if max_pixels is not None and width * height > max_pixels:
+        img.close()
+        raise UnreadableImageError(
+            f'{path}: header claims {width} x {height} = {width * height} '
+            f'pixels, over RobustLoadImage max_pixels={max_pixels} (possible '
+            'decompression bomb; not decoded)')
+    return img
+
+
+def read_image_rgb(path: str,
+                   load_truncated: bool = False,
+                   max_pixels: Optional[int] = DEFAULT_MAX_PIXELS
+                   ) -> np.ndarray:
     """Decode ``path`` to uint8 RGB, or raise :class:`UnreadableImageError`
-    naming the file and the reason."""
+    naming the file and the reason.
+
+    Args:
+        path (str): Image file.
+        load_truncated (bool): Decode truncated files. Defaults to False.
+        max_pixels (int, optional): Largest ``width * height`` decoded,
+            checked on the header before decoding; None for no limit.
+            Defaults to ``DEFAULT_MAX_PIXELS`` (Pillow's 89,478,485).
+    """
     from PIL import Image, ImageFile, UnidentifiedImageError
     try:
         size = os.path.getsize(path)
@@ -79,13 +154,21 @@ def read_image_rgb(path: str, load_truncated: bool = False) -> np.ndarray:
     old = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = load_truncated
     try:
-        with Image.open(path) as img:
+        with open_checked(path, max_pixels) as img:
             img.load()
             return pil_to_rgb_array(img)
+    except UnreadableImageError:
+        raise
     except UnidentifiedImageError:
         raise UnreadableImageError(f'{path}: not an image') from None
+    except Image.DecompressionBombError as e:
+        raise UnreadableImageError(
+            f'{path}: decompression bomb ({e})') from None
     except (OSError, SyntaxError, ValueError) as e:
         raise UnreadableImageError(f'{path}: cannot decode ({e})') from None
+    except Exception as e:  # any other decoder failure on a hostile file
+        raise UnreadableImageError(
+            f'{path}: cannot decode ({type(e).__name__}: {e})') from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = old
 
@@ -123,23 +206,39 @@ class RobustLoadImage(BaseTransform):
             part, instead of treating them as unreadable. Defaults to False.
         to_float32 (bool): Return float32 instead of uint8. Defaults to
             False.
+        max_pixels (int, optional): Largest ``width * height`` that is
+            decoded. The size is read from the file's header before any
+            pixel is decoded; a larger claim (a decompression bomb, or a
+            header with absurd dimensions) is an unreadable file (skipped
+            or raised per ``on_error``). Replaces Pillow's own
+            ``Image.MAX_IMAGE_PIXELS`` check. None disables the limit (not
+            advised for files you did not make). Defaults to 89,478,485
+            (Pillow's limit, about 9459 x 9459).
     """
 
     def __init__(self,
                  on_error: str = 'skip',
                  load_truncated: bool = False,
-                 to_float32: bool = False) -> None:
+                 to_float32: bool = False,
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS) -> None:
         if on_error not in ('skip', 'raise'):
             raise ValueError("RobustLoadImage: on_error must be 'skip' or "
                              f"'raise', got {on_error!r}")
+        if max_pixels is not None and (isinstance(max_pixels, bool) or
+                                       not isinstance(max_pixels, int)
+                                       or max_pixels < 1):
+            raise ValueError('RobustLoadImage: max_pixels must be a positive '
+                             f'int or None, got {max_pixels!r}')
         self.on_error = on_error
         self.load_truncated = load_truncated
         self.to_float32 = to_float32
+        self.max_pixels = max_pixels
 
     def transform(self, results: dict) -> Optional[dict]:
         path = results['img_path']
         try:
-            rgb = read_image_rgb(path, self.load_truncated)
+            rgb = read_image_rgb(path, self.load_truncated,
+                                 self.max_pixels)
         except UnreadableImageError as e:
             if self.on_error == 'raise':
                 raise
@@ -156,4 +255,5 @@ class RobustLoadImage(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(on_error={self.on_error!r}, '
-                f'load_truncated={self.load_truncated})')
+                f'load_truncated={self.load_truncated}, '
+                f'max_pixels={self.max_pixels})')

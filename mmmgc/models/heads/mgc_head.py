@@ -47,6 +47,21 @@ class MGCHead(BaseModule):
         temperature (float): tau of Eq. 3. Defaults to 0.1 (public code).
         loss (dict): Loss config. Defaults to
             ``dict(type='MGCSoftTargetLoss')``.
+        granularity_weights (Sequence[float], optional): One weight per
+            granularity, normalised to sum to 1; the loss of granularity
+            ``i`` is multiplied by ``w_i / sum(w)``. The public code weights
+            its three granularities by their pair counts, 10 : 10 : 2, over
+            22. None keeps every weight at 1 (the paper's plain sum over
+            granularities, Eq. 4). Defaults to None.
+        direction_reduction (str): How the two directions (view 1 -> 2 and
+            2 -> 1) of one granularity are combined: ``'mean'`` (the paper's
+            symmetrisation) or ``'sum'`` (the public code). Defaults to
+            ``'mean'``.
+        per_direction_bn (bool): Run the projector and the predictor once
+            per direction, so that their batch statistics are those of one
+            view's cells (the public code calls its heads per view), instead
+            of once over the cells of both directions. :class:`MGC` reads
+            this flag for the projector calls. Defaults to False.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -59,12 +74,30 @@ class MGCHead(BaseModule):
                  shared: bool = True,
                  temperature: float = 0.1,
                  loss: dict = dict(type='MGCSoftTargetLoss'),
+                 granularity_weights: Optional[Sequence[float]] = None,
+                 direction_reduction: str = 'mean',
+                 per_direction_bn: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if temperature <= 0:
             raise ValueError(f'MGCHead: temperature must be > 0, got '
                              f'{temperature}')
+        if direction_reduction not in ('mean', 'sum'):
+            raise ValueError("MGCHead: direction_reduction must be 'mean' or "
+                             f"'sum', got {direction_reduction!r}")
         self.granularities = tuple(int(c) for c in granularities)
+        if granularity_weights is None:
+            self.granularity_weights = tuple(1.0 for _ in self.granularities)
+        else:
+            w = tuple(float(v) for v in granularity_weights)
+            if len(w) != len(self.granularities) or min(w) < 0 or sum(w) <= 0:
+                raise ValueError(
+                    f'model.head.granularity_weights={tuple(w)} must give one '
+                    'non-negative weight per granularity of '
+                    f'granularities={self.granularities}, with a positive sum')
+            self.granularity_weights = tuple(v / sum(w) for v in w)
+        self.direction_reduction = direction_reduction
+        self.per_direction_bn = per_direction_bn
         self.shared = shared
         self.temperature = temperature
         n = 1 if shared else len(self.granularities)
@@ -106,31 +139,41 @@ class MGCHead(BaseModule):
     def loss(self, queries: Tensor, keys: Sequence[Tensor],
              targets: Sequence[Tensor], index: int,
              num_images: int) -> Dict[str, Tensor]:
-        """Loss of one granularity, averaged over one or more directions.
+        """Loss of one granularity over one or more directions, combined by
+        ``direction_reduction`` and weighted by ``granularity_weights``.
 
         Args:
             queries (Tensor): ``(Q_1 + Q_2 + ..., D)`` projected queries of
                 every direction, concatenated (the predictor's batch
-                statistics span them, as the projector's do).
+                statistics span them, as the projector's do, unless
+                ``per_direction_bn``).
             keys (Sequence[Tensor]): Per direction, ``(K_d, D)`` keys.
             targets (Sequence[Tensor]): Per direction, ``(Q_d, K_d)``.
             index (int): Position of the granularity in ``granularities``.
             num_images (int): Images in the local batch.
 
         Returns:
-            dict[str, Tensor]: ``loss`` (mean over the directions) and
-            ``loss_per_direction`` (a list, one scalar per direction).
+            dict[str, Tensor]: ``loss`` (the weighted combination) and
+            ``loss_per_direction`` (a list, one unweighted scalar per
+            direction).
         """
-        pred = self.predict_queries(queries, index)
         splits = [int(t.shape[0]) for t in targets]
-        if sum(splits) != pred.shape[0]:
-            raise ValueError(f'MGCHead.loss: {pred.shape[0]} queries but '
+        if sum(splits) != queries.shape[0]:
+            raise ValueError(f'MGCHead.loss: {queries.shape[0]} queries but '
                              f'targets have {splits} rows')
+        if self.per_direction_bn:
+            preds = [self.predict_queries(q, index)
+                     for q in queries.split(splits)]
+        else:
+            preds = self.predict_queries(queries, index).split(splits)
         per_dir = [
             self.contrast(q, k, t, num_images)
-            for q, k, t in zip(pred.split(splits), keys, targets)
+            for q, k, t in zip(preds, keys, targets)
         ]
-        return dict(loss=sum(per_dir) / len(per_dir),
+        total = sum(per_dir)
+        if self.direction_reduction == 'mean':
+            total = total / len(per_dir)
+        return dict(loss=self.granularity_weights[index] * total,
                     loss_per_direction=per_dir)
 
 

@@ -47,7 +47,10 @@ class MGC(BaseSelfSupervisor):
     cross-entropy of Eq. 3 against the keys of ALL images of the global
     batch, averaged over the two directions (view 1 -> 2 and 2 -> 1); the
     total is the sum over granularities (Eq. 4); the log shows
-    ``loss_c{c}``.
+    ``loss_c{c}``. The head's ``direction_reduction``,
+    ``granularity_weights`` and ``per_direction_bn`` options give the public
+    code's sum over directions, 10 : 10 : 2 weights and per-view batch
+    statistics instead.
 
     Which keys enter the softmax (``key_cells='overlap'``, the default):
     for every image, the view-2 cells that overlap at least one of that
@@ -297,15 +300,23 @@ class MGC(BaseSelfSupervisor):
                 pooled[qb + qv * batch, qi]
                 for qv, _, qb, qi, _, _, _ in pairs
             ])
-            if not is_distributed() and min(q_tokens.shape[0],
-                                            k_tokens.shape[0]) < 2:
+            q_sizes = [int(p[2].shape[0]) for p in pairs]
+            k_sizes = [int(p[4].shape[0]) for p in pairs]
+            # the head's per_direction_bn: one projector call per direction
+            per_dir = getattr(self.head, 'per_direction_bn', False)
+            if not is_distributed() and min(
+                    q_sizes + k_sizes if per_dir else
+                    [sum(q_sizes), sum(k_sizes)]) < 2:
                 # Too few overlapping cells for batch statistics: no loss.
                 losses[f'loss_c{c}'] = feats.sum() * 0.0
                 continue
-            q_proj = self.neck((q_tokens, ), index)[0]
+            q_parts = q_tokens.split(q_sizes) if per_dir else [q_tokens]
+            q_proj = torch.cat([self.neck((t, ), index)[0] for t in q_parts])
             with torch.no_grad():
-                k_proj = teacher_neck((k_tokens, ), index)[0]
-            k_split = k_proj.split([int(p[4].shape[0]) for p in pairs])
+                k_parts = k_tokens.split(k_sizes) if per_dir else [k_tokens]
+                k_proj = torch.cat(
+                    [teacher_neck((t, ), index)[0] for t in k_parts])
+            k_split = k_proj.split(k_sizes)
             losses[f'loss_c{c}'] = self.head.loss(q_proj, list(k_split),
                                                   [p[6] for p in pairs],
                                                   index, batch)['loss']
