@@ -235,6 +235,8 @@ def stack_site_dirs() -> List[str]:
     return list(dict.fromkeys(osp.realpath(d) for d in dirs if osp.isdir(d)))
 
 
+# Both wheel tests share one build (module scope); under xdist their group
+# keeps them on one worker.
 @pytest.fixture(scope='module')
 def wheel_venv(tmp_path_factory) -> Dict[str, str]:
     """Build a wheel from a copy of the checkout (the build must not turn the
@@ -278,6 +280,7 @@ def wheel_venv(tmp_path_factory) -> Dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group('packaging_wheel')
 def test_wheel_carries_configs_tools_and_model_index(wheel_venv):
     names = set(zipfile.ZipFile(wheel_venv['wheel']).namelist())
     shipped = mim_shipped_files(wheel_venv['src'])
@@ -337,6 +340,7 @@ def check_short_train(python: str, cwd: str, pkg_dir: Optional[str]) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group('packaging_wheel')
 def test_mim_search_train_run_test_from_the_wheel(wheel_venv):
     python, tmp = wheel_venv['python'], wheel_venv['tmp']
     pkg_dir = osp.join(wheel_venv['site'], 'mmmgc')
