@@ -163,7 +163,12 @@ if repo not in lines:
     with open(pth, 'w') as f:
         f.write('\n'.join(lines + [repo]) + '\n')
 EOF
-    # what mim does to find the package (mim.utils.get_installed_path)
+    check_develop
+}
+
+check_develop() {
+    # What mim does to find the package (mim.utils.get_installed_path): the
+    # mmmgc metadata must lie in this repo, beside mmmgc/.mim.
     "$PY" -W ignore - "$REPO" <<'EOF'
 import os.path as osp, sys, pkg_resources
 loc = pkg_resources.get_distribution('mmmgc').location
@@ -186,7 +191,8 @@ main() {
     fi
     ensure_data
     if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(want_stamp)" ] &&
-       "$PY" -c 'import mmcv.ops, mmmgc' 2>/dev/null; then
+       "$PY" -c 'import mmcv.ops, mmmgc' 2>/dev/null &&
+       check_develop 2>/dev/null; then
         log "environment up to date: $VENV"
         return 0
     fi
