@@ -33,10 +33,14 @@ def parse_requirements(fname):
 
 
 def add_mim_extension():
-    """Ship configs/ and tools/ inside the package under mmmgc/.mim (as
-    mmpretrain does), so that `mim train mmmgc CONFIG` finds them.
+    """Ship configs/, tools/ and model-index.yml inside the package under
+    mmmgc/.mim (as mmpretrain does), so that `mim train / test / run /
+    search mmmgc` find them.
 
-    Editable installs (`pip install -e .`) link them; builds copy them.
+    Editable installs and a checkout's egg_info link them; builds copy them.
+    mim looks in <location of the mmmgc metadata>/mmmgc/.mim: that holds
+    for a wheel install and for the legacy develop layout that
+    tools/install.sh sets up, not for a PEP 660 `pip install -e .`.
     """
     if 'develop' in sys.argv or any('editable' in a for a in sys.argv):
         mode = 'symlink'

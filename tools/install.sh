@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Install (or reuse) the mmmgc environment: torch (CPU), the OpenMMLab stack
-# with mmcv's compiled CPU ops, mmmgc itself (editable), test tools and the
-# embedded default data set (Fashion-MNIST from Debian's archive).
+# with mmcv's compiled CPU ops, mmmgc itself (editable, in a layout that mim
+# understands), openmim, test tools and the embedded default data set
+# (Fashion-MNIST from Debian's archive).
 #
 #   bash tools/install.sh            # idempotent; a no-op when up to date
+#   bash tools/install.sh --develop  # only (re)link this checkout as mmmgc
+#                                    # into $MMMGC_VENV (see install_develop)
 #
 # Environment:
 #   MMMGC_VENV   where the virtualenv lives      (default: <repo>/.venv)
@@ -136,11 +139,60 @@ EOF
     "$PY" -c 'import torchvision' >/dev/null
 }
 
+install_develop() {
+    # mmmgc itself, editable, in the legacy `setup.py develop` layout that
+    # OpenMMLab's mim understands: metadata in $REPO/mmmgc.egg-info, the repo
+    # on sys.path through easy-install.pth, and mmmgc.egg-link for pip (pip
+    # list shows it as editable; pip uninstall removes it). mim looks for
+    # configs, tools and model-index.yml in <metadata location>/mmmgc/.mim;
+    # a PEP 660 `pip install -e .` keeps its metadata in site-packages, where
+    # there is no mmmgc/ folder, and setuptools >= 80 turns `setup.py
+    # develop` into exactly that. setup.py links mmmgc/.mim to the repo.
+    "${PIP[@]}" uninstall -y mmmgc 2>&1 | { grep -v 'not installed' || true; }
+    rm -rf "$REPO/mmmgc.egg-info"
+    (cd "$REPO" && "$PY" -W ignore setup.py -q egg_info >/dev/null)
+    "$PY" - "$REPO" <<'EOF'
+import os, sys, sysconfig
+repo = sys.argv[1]
+site = sysconfig.get_paths()['purelib']
+with open(os.path.join(site, 'mmmgc.egg-link'), 'w') as f:
+    f.write(repo + '\n.')
+pth = os.path.join(site, 'easy-install.pth')
+lines = open(pth).read().splitlines() if os.path.exists(pth) else []
+if repo not in lines:
+    with open(pth, 'w') as f:
+        f.write('\n'.join(lines + [repo]) + '\n')
+EOF
+    check_develop
+}
+
+check_develop() {
+    # What mim does to find the package (mim.utils.get_installed_path): the
+    # mmmgc metadata must lie in this repo, beside mmmgc/.mim.
+    "$PY" -W ignore - "$REPO" <<'EOF'
+import os.path as osp, sys, pkg_resources
+loc = pkg_resources.get_distribution('mmmgc').location
+mim = osp.join(loc, 'mmmgc', '.mim')
+for name in ('configs', 'tools', 'model-index.yml'):
+    if not osp.exists(osp.join(mim, name)):
+        sys.exit(f'develop install: {osp.join(mim, name)} is missing')
+if osp.realpath(loc) != osp.realpath(sys.argv[1]):
+    sys.exit(f'develop install: mmmgc metadata found in {loc}, '
+             f'not in {sys.argv[1]}')
+EOF
+}
+
 main() {
     local t0=$SECONDS
+    if [ "${1:-}" = "--develop" ]; then
+        install_develop
+        log "mmmgc linked into $VENV in $((SECONDS - t0)) s"
+        return 0
+    fi
     ensure_data
     if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(want_stamp)" ] &&
-       "$PY" -c 'import mmcv.ops, mmmgc' 2>/dev/null; then
+       "$PY" -c 'import mmcv.ops, mmmgc' 2>/dev/null &&
+       check_develop 2>/dev/null; then
         log "environment up to date: $VENV"
         return 0
     fi
@@ -161,7 +213,7 @@ main() {
     "${PIPC[@]}" --no-deps mmpose==1.3.2
     "${PIPC[@]}" -r "$REPO/requirements/optional.txt" \
         -r "$REPO/requirements/tests.txt"
-    "${PIP[@]}" install --no-deps --no-build-isolation -e "$REPO"
+    install_develop
     "$PY" -c 'import mmcv.ops, torchvision, mmpretrain, mmdet, mmseg, mmpose, mmmgc'
     want_stamp >"$STAMP"
     log "done in $((SECONDS - t0)) s: $VENV"
