@@ -328,12 +328,38 @@ def _runner_cfg(tmp_path):
     return u.dump_cfg(cfg, str(tmp_path / 'tiny_mgc.py'))
 
 
+@pytest.fixture(scope='module')
+def runner(tmp_path_factory):
+    """A Runner of a tiny MGC config (built once)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    sys.path.insert(0, osp.join(REPO, 'tests/scaleout'))
+    tmp = tmp_path_factory.mktemp('runner')
+    cfg = Config.fromfile(_runner_cfg(tmp))
+    cfg.work_dir = str(tmp / 'w')
+    return Runner.from_cfg(cfg)
+
+
+@pytest.mark.parametrize('how', ['resume', 'load_from'])
+def test_runner_refuses_every_layout(how, runner, evil):
+    """The calls tools/train.py --resume and tools/test.py make."""
+    path, marker = evil
+    with pytest.raises(UntrustedCheckpointError) as exc:
+        if how == 'resume':
+            runner.resume(path)
+        else:
+            runner.load_checkpoint(path)
+    _assert_refused(str(exc.value), path, marker)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('tool', ['train_resume', 'test'])
-def test_runner_tools_refuse(tool, evil, tmp_path):
-    """tools/train.py --resume and tools/test.py (mmengine's load_from)."""
+def test_runner_tools_refuse(tool, tmp_path):
+    """tools/train.py --resume and tools/test.py (mmengine's load_from), as
+    subprocesses (the other layouts: test_runner_refuses_every_layout)."""
     sys.path.insert(0, osp.join(REPO, 'tests/scaleout'))
-    path, marker = evil
+    marker = str(tmp_path / 'PWNED')
+    path = write_evil(str(tmp_path / 'evil.pth'), 'mmengine', marker)
     cfg = _runner_cfg(tmp_path)
     if tool == 'train_resume':
         args = [osp.join(REPO, 'tools/train.py'), cfg, '--work-dir',
