@@ -371,3 +371,17 @@ def test_runner_tools_refuse(tool, tmp_path):
     assert proc.returncode != 0
     assert 'UntrustedCheckpointError' in proc.stdout, proc.stdout[-3000:]
     _assert_refused(proc.stdout, path, marker)
+
+
+def test_url_scheme_downloads_then_loads_safely(evil, tmp_path):
+    """mmengine's http(s) scheme is re-registered: the download is read by
+    the same safe loader (exercised here with a file:// URL)."""
+    from mmmgc.checkpoint.safe_load import _mmengine_http
+    path, marker = evil
+    with pytest.raises(UntrustedCheckpointError):
+        _mmengine_http('file://' + path, model_dir=str(tmp_path / 'cache'))
+    assert not osp.exists(marker)
+    good = str(tmp_path / 'good.pth')
+    torch.save({'state_dict': {'w': torch.ones(2)}}, good)
+    out = _mmengine_http('file://' + good, model_dir=str(tmp_path / 'c2'))
+    assert torch.equal(out['state_dict']['w'], torch.ones(2))
