@@ -282,9 +282,10 @@ def _entry(name, path, tmp, capsys):
                               prefix='backbone.'))
             vit.init_weights()
         elif name == 'knn_eval_backbone':
+            from mmengine.config import Config
+
             from mmmgc.evaluation import (build_frozen_backbone,
                                           load_pretrained_backbone)
-            from mmengine.config import Config
             backbone = build_frozen_backbone(Config.fromfile(DEMO).model)
             load_pretrained_backbone(backbone, path)
         else:

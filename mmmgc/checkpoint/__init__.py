@@ -7,10 +7,9 @@ from .publish import (TEACHER_PREFIXES, TRAINING_STATE_KEYS, hashed_name,
                       publish_checkpoint, strip_checkpoint)
 from .safe_load import (ALLOWED_GLOBALS, TRUST_ENV, CheckpointHashError,
                         UntrustedCheckpointError, allowed_globals,
-                        find_unsafe_globals, hash_suffix,
-                        load_checkpoint_file, register_mmengine_loader,
-                        set_trust_checkpoints, sha256_file,
-                        trust_checkpoints, verify_hash_suffix)
+                        find_unsafe_globals, hash_suffix, load_checkpoint_file,
+                        register_mmengine_loader, set_trust_checkpoints,
+                        sha256_file, trust_checkpoints, verify_hash_suffix)
 from .safetensors_io import (SAFETENSORS_SUFFIX, decode_meta, encode_meta,
                              is_safetensors, load_safetensors,
                              read_safetensors_meta, save_safetensors)

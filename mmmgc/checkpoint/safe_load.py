@@ -267,8 +267,9 @@ def _mmengine_http(filename: str, map_location=None, model_dir=None,
     """Download (once, into torch's hub cache, verifying a hash suffix of
     the URL's file name as ``torch.hub`` does) and load safely."""
     from urllib.parse import urlparse
-    from torch.hub import download_url_to_file, get_dir
+
     from mmengine.dist import get_dist_info
+    from torch.hub import download_url_to_file, get_dir
     model_dir = model_dir or osp.join(get_dir(), 'checkpoints')
     os.makedirs(model_dir, exist_ok=True)
     cached = osp.join(model_dir, osp.basename(urlparse(filename).path))

@@ -11,8 +11,7 @@ from conftest import tiny_vit_arch
 from downstream_cfg import tiny_vit_state_dict
 
 from mmmgc.checkpoint import (HeadCountError, load_checkpoint_file,
-                              num_heads_from_cfg_text,
-                              read_safetensors_meta)
+                              num_heads_from_cfg_text, read_safetensors_meta)
 from mmmgc.models.backbones import StrictPretrainedViT
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
