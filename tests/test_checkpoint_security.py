@@ -190,6 +190,13 @@ def test_hash_suffix_verified(tmp_path):
     ckpt = load_checkpoint_file(final)
     assert set(ckpt) == {'state_dict', 'meta'}
     assert set(ckpt['state_dict']) == {'backbone.w'}
+    # a valid file under a name that claims another hash: refused
+    import shutil
+    wrong = str(tmp_path / 'pub' / 'other-0badc0de.pth')
+    shutil.copy(final, wrong)
+    with pytest.raises(CheckpointHashError, match='0badc0de'):
+        load_checkpoint_file(wrong)
+    os.remove(wrong)
     # a changed byte: refused, naming the file and both hashes
     data = bytearray(open(final, 'rb').read())
     data[-30] ^= 1
