@@ -55,6 +55,8 @@ def build_davis_backbone(cfg, checkpoint=None, device='cpu'):
                          f"tokens), got {mcfg.get('out_type')!r}")
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         backbone = MODELS.build(mcfg)
+    if hasattr(backbone, 'num_heads_key'):  # the backbone is cfg.model here
+        backbone.num_heads_key = 'model.arch.num_heads'
     backbone.init_weights()
     backbone.eval()  # (mmpretrain ViT.train() returns None)
     return backbone.to(device)
