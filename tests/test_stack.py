@@ -220,7 +220,7 @@ def test_mmpose_topdown_with_vit_backbone_loss():
 @pytest.mark.slow
 def test_runner_trains_saves_and_resumes(tmp_path):
     """An mmengine Runner trains 2 iterations, saves a checkpoint (which
-    needs the torch.load shim to load back under torch >= 2.6) and resumes
+    loads back through mmmgc's safe loader under torch >= 2.6) and resumes
     from it to the same parameters."""
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -260,5 +260,6 @@ def test_torch_load_shim_is_applied():
     importlib.import_module('mmmgc')
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from mmmgc.utils.compat import _load_from_local
-    assert CheckpointLoader._schemes[''] is _load_from_local
+    from mmmgc.checkpoint.safe_load import _mmengine_http, _mmengine_local
+    assert CheckpointLoader._schemes[''] is _mmengine_local
+    assert CheckpointLoader._schemes['https://'] is _mmengine_http

@@ -29,6 +29,13 @@ def parse_args():
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file.')
     parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load checkpoints (--resume, load_from, init_cfg) even when '
+        'their pickle needs types outside mmmgc\'s allow-list: this runs '
+        'code from the file, so only for files you checked (same as '
+        'MMMGC_TRUST_CHECKPOINT=1)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -42,6 +49,8 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.trust_checkpoint:  # also reaches launched worker processes
+        os.environ['MMMGC_TRUST_CHECKPOINT'] = '1'
     import mmmgc  # noqa: F401
 
     cfg = Config.fromfile(args.config)

@@ -2,10 +2,16 @@
 """Train a model (pretraining or downstream classification) with mmengine.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--trust-checkpoint]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Without a GPU, distributed runs use the gloo backend and ``--amp`` uses
 bfloat16 autocast on the CPU (fp16 with a loss scaler on GPU).
+
+Checkpoints (``--resume``, ``load_from``, ``init_cfg=Pretrained``) are read
+by :func:`mmmgc.checkpoint.load_checkpoint_file`, which never runs code from
+a file: a pickle that needs a type outside its allow-list is refused unless
+``--trust-checkpoint`` (or ``MMMGC_TRUST_CHECKPOINT=1``) is given.
 """
 import argparse
 import os
@@ -61,6 +67,13 @@ def parse_args():
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
         'is allowed.')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load checkpoints (--resume, load_from, init_cfg) even when '
+        'their pickle needs types outside mmmgc\'s allow-list: this runs '
+        'code from the file, so only for files you checked (same as '
+        'MMMGC_TRUST_CHECKPOINT=1)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -138,6 +151,8 @@ def merge_args(cfg, args):
 
 def main():
     args = parse_args()
+    if args.trust_checkpoint:  # also reaches launched worker processes
+        os.environ['MMMGC_TRUST_CHECKPOINT'] = '1'
     import mmmgc  # noqa: F401  (registers modules, applies shims)
 
     cfg = Config.fromfile(args.config)

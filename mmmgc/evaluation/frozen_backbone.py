@@ -2,6 +2,7 @@
 probes, pictures)."""
 import torch.nn as nn
 
+from ..checkpoint import module_num_heads
 from ..models.utils.strict_load import load_checkpoint_strict
 
 
@@ -40,11 +41,16 @@ def load_pretrained_backbone(backbone: nn.Module,
     """Load the ``prefix*`` tensors of a pretraining checkpoint STRICTLY
     (other keys, e.g. heads and teacher, are ignored); a missing, unknown or
     mis-shaped backbone key raises ``BackboneCheckpointError`` naming it.
+    The file is read with :func:`mmmgc.checkpoint.load_checkpoint_file`
+    (``.pth`` or ``.safetensors``; a pickle needing an unknown type is
+    refused), and an exported file whose recorded head count differs from
+    the backbone's raises :class:`mmmgc.checkpoint.HeadCountError`.
 
     Returns:
         int: The number of tensors loaded.
     """
     report = load_checkpoint_strict(
         backbone, checkpoint, prefix=prefix, what='backbone',
-        ignore_unused_outside_prefix=True)
+        ignore_unused_outside_prefix=True,
+        num_heads=module_num_heads(backbone))
     return len(report.loaded)

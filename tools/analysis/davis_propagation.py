@@ -33,6 +33,10 @@ def parse_args():
     p.add_argument('--device', default=None,
                    help="defaults to 'cuda' when available, else 'cpu'")
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='load a checkpoint whose pickle needs types '
+                   'outside the allow-list (runs code from the file: '
+                   'only for a file you checked)')
     return p.parse_args()
 
 
@@ -51,6 +55,8 @@ def build_davis_backbone(cfg, checkpoint=None, device='cpu'):
                          f"tokens), got {mcfg.get('out_type')!r}")
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         backbone = MODELS.build(mcfg)
+    if hasattr(backbone, 'num_heads_key'):  # the backbone is cfg.model here
+        backbone.num_heads_key = 'model.arch.num_heads'
     backbone.init_weights()
     backbone.eval()  # (mmpretrain ViT.train() returns None)
     return backbone.to(device)
@@ -181,6 +187,9 @@ def davis_from_config(cfg, checkpoint=None, device=None):
 
 def main():
     args = parse_args()
+    if args.trust_checkpoint:
+        from mmmgc.checkpoint import set_trust_checkpoints
+        set_trust_checkpoints(True)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -30,6 +30,10 @@ def parse_args():
                    help='overrides knn.temperature')
     p.add_argument('--out', default=None, help='write metrics as JSON')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='load a checkpoint whose pickle needs types '
+                   'outside the allow-list (runs code from the file: '
+                   'only for a file you checked)')
     return p.parse_args()
 
 
@@ -63,6 +67,9 @@ def knn_from_config(cfg, checkpoint=None, ks=None, temperature=None):
 
 def main():
     args = parse_args()
+    if args.trust_checkpoint:
+        from mmmgc.checkpoint import set_trust_checkpoints
+        set_trust_checkpoints(True)
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

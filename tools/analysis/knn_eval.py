@@ -33,6 +33,10 @@ def parse_args():
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--compare-random', action='store_true')
     p.add_argument('--out', default=None, help='write metrics as JSON')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='load a checkpoint whose pickle needs types '
+                   'outside the allow-list (runs code from the file: '
+                   'only for a file you checked)')
     return p.parse_args()
 
 
@@ -51,6 +55,9 @@ def load_images(split, num, size, seed, mean, std):
 
 def main():
     args = parse_args()
+    if args.trust_checkpoint:
+        from mmmgc.checkpoint import set_trust_checkpoints
+        set_trust_checkpoints(True)
     from mmengine.config import Config
 
     import mmmgc  # noqa: F401

@@ -2,7 +2,7 @@
 """Check that a backbone checkpoint fits a downstream config, exactly.
 
     python tools/misc/check_transfer.py CONFIG CHECKPOINT \
-        [--cfg-options k=v ...]
+        [--cfg-options k=v ...] [--trust-checkpoint]
 
 Builds the model of CONFIG (mmdet, mmseg, mmpose or mmpretrain: the
 config's ``default_scope`` picks the registry), then loads CHECKPOINT the
@@ -19,6 +19,13 @@ Exit status 0 with an OK summary when every backbone parameter gets a
 checkpoint tensor, no checkpoint key goes unused and the loaded values
 really are the checkpoint's; 1 (keys named) otherwise; 2 when the config
 does not load pretrained backbone weights strictly at all.
+
+CHECKPOINT may be ``.pth`` or ``.safetensors``. It is read without running
+code from it (:func:`mmmgc.checkpoint.load_checkpoint_file`; a pickle that
+needs another type is refused, exit 1, unless ``--trust-checkpoint``). A
+file whose recorded head count (``meta['num_heads']``, written by mmmgc's
+exporters) differs from the config's backbone is refused (exit 1) with the
+``--cfg-options model.backbone.arch.num_heads=N`` override that fixes it.
 """
 import argparse
 import importlib
@@ -39,6 +46,11 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override config settings, as in tools/train.py')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load CHECKPOINT even when its pickle needs types outside the '
+        'allow-list (runs code from the file: only for a file you checked)')
     return parser.parse_args(argv)
 
 
@@ -64,12 +76,16 @@ def _pretrained_init_cfg(backbone_cfg):
 
 def check(config: str, checkpoint: str, cfg_options=None):
     """Run the check; returns ``(exit_code, message)``."""
+    import pickle
+
     from mmengine.config import Config
 
+    from mmmgc.checkpoint import (CheckpointHashError, HeadCountError,
+                                  check_num_heads, module_num_heads)
     from mmmgc.models.utils.strict_load import (BackboneCheckpointError,
                                                 StrictPretrainedInitMixin,
                                                 compare_checkpoint,
-                                                read_state_dict)
+                                                read_checkpoint)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -84,9 +100,18 @@ def check(config: str, checkpoint: str, cfg_options=None):
                    "type='Pretrained' and no load_from)")
     if pre is not None:
         pre['checkpoint'] = checkpoint
+    try:
+        state_dict, meta = read_checkpoint(checkpoint)
+    except (pickle.UnpicklingError, CheckpointHashError,
+            FileNotFoundError) as err:
+        return 1, str(err)
     model = build_model(cfg)
     backbone = model.backbone
-    state_dict = read_state_dict(checkpoint)
+    try:
+        check_num_heads(meta, module_num_heads(backbone), checkpoint,
+                        'model.backbone.arch.num_heads')
+    except HeadCountError as err:
+        return 1, str(err)
     if pre is not None:
         if not isinstance(backbone, StrictPretrainedInitMixin):
             return 2, (
@@ -101,7 +126,7 @@ def check(config: str, checkpoint: str, cfg_options=None):
             return 1, report.error_message('backbone')
         try:
             backbone.init_weights()  # the strict loader of the config
-        except BackboneCheckpointError as err:
+        except (BackboneCheckpointError, HeadCountError) as err:
             return 1, str(err)
         target, mode = backbone, f'init_cfg Pretrained (prefix {prefix!r})'
     else:
@@ -133,7 +158,9 @@ def check(config: str, checkpoint: str, cfg_options=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import mmmgc  # noqa: F401  (registries, torch.load shim)
+    from mmmgc.checkpoint import set_trust_checkpoints
+    if args.trust_checkpoint:
+        set_trust_checkpoints(True)
     code, message = check(args.config, args.checkpoint, args.cfg_options)
     stream = sys.stdout if code == 0 else sys.stderr
     print(f'check_transfer: {message}' if code == 0 else

@@ -3,12 +3,24 @@
 
     python tools/model_converters/extract_backbone.py IN OUT \
         [--source online|momentum] [--momentum-prefix PREFIX]
+        [--num-heads N] [--trust-checkpoint]
 
 IN is an mmengine checkpoint written by ``tools/train.py`` (MGC, Mugs, or
 any mmpretrain self-supervised algorithm whose online backbone is
 ``backbone.*``). OUT gets ``{'state_dict': {'backbone.<key>': tensor},
 'meta': {...}}`` with ``mmpretrain.VisionTransformer`` keys, loadable with
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``.
+OUT is a ``.safetensors`` file (tensors plus string metadata, no pickle:
+recommended for sharing) when its name ends in ``.safetensors``, else a
+``torch.save`` file. ``meta`` records the source, branch, head count
+(``num_heads``, read from ``model.backbone.arch`` of the config text that
+mmengine stores in the checkpoint, without running it; ``--num-heads``
+when the text does not state it) and the ``arch`` dict; the downstream
+loaders refuse a model with another head count.
+
+IN is read without running code from it
+(:func:`mmmgc.checkpoint.load_checkpoint_file`); ``--trust-checkpoint``
+loads a file whose pickle needs other types.
 
 ``--source momentum`` exports the EMA teacher instead. Its key prefix is
 detected: the one prefix under which every online backbone key exists with
@@ -18,7 +30,6 @@ the same shape (``<attr>.module.`` for mmmgc's ``EMATeacher``,
 with the keys named, when the backbone is absent or incomplete.
 """
 import argparse
-import os
 import os.path as osp
 import re
 import sys
@@ -34,7 +45,8 @@ def parse_args(argv=None):
         description='Export the backbone of an mmmgc checkpoint in '
         'mmpretrain.VisionTransformer key format')
     parser.add_argument('src', help='mmmgc / mmengine training checkpoint')
-    parser.add_argument('dst', help='output backbone checkpoint (.pth)')
+    parser.add_argument(
+        'dst', help='output backbone file (.safetensors or .pth)')
     parser.add_argument(
         '--source',
         choices=['online', 'momentum'],
@@ -44,6 +56,17 @@ def parse_args(argv=None):
         '--momentum-prefix',
         default=None,
         help='key prefix of the teacher backbone (detected when omitted)')
+    parser.add_argument(
+        '--num-heads',
+        type=int,
+        default=None,
+        help='attention heads of the backbone (default: from the config '
+        'stored in the checkpoint)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load IN even when its pickle needs types outside the '
+        'allow-list (runs code from the file: only for a file you checked)')
     return parser.parse_args(argv)
 
 
@@ -94,17 +117,20 @@ def find_momentum_prefixes(
 
 def extract(src: str,
             source: str = 'online',
-            momentum_prefix: Optional[str] = None) -> dict:
+            momentum_prefix: Optional[str] = None,
+            num_heads: Optional[int] = None) -> dict:
     """Build the exported checkpoint dict (see the module docstring).
 
     Raises:
         ValueError / KeyError: With the offending keys named.
+        mmmgc.checkpoint.UntrustedCheckpointError: ``src`` needs types
+            outside the allow-list (and is not trusted).
     """
+    from mmmgc.checkpoint import load_checkpoint_file, num_heads_from_cfg_text
     from mmmgc.models.utils.vit_convert import (backbone_checkpoint,
                                                 check_vit_complete,
                                                 strip_prefix)
-    from mmengine.runner.checkpoint import _load_checkpoint
-    ckpt = _load_checkpoint(src, map_location='cpu')
+    ckpt = load_checkpoint_file(src, map_location='cpu')
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         keys = list(ckpt)[:8] if isinstance(ckpt, dict) else type(ckpt)
         raise KeyError(f'{src} is not an mmengine checkpoint: no '
@@ -143,6 +169,13 @@ def extract(src: str,
         check_vit_complete(weights, f'{src} {prefix}*')
     src_meta = ckpt.get('meta', {}) or {}
     algorithm, backbone_type = _algorithm_from_meta(src_meta)
+    cfg_heads = num_heads_from_cfg_text(src_meta.get('cfg'))
+    if num_heads is not None and cfg_heads is not None and \
+            num_heads != cfg_heads:
+        raise ValueError(f'{src}: --num-heads {num_heads} contradicts the '
+                         f'config stored in the checkpoint ({cfg_heads} '
+                         'heads)')
+    heads = num_heads if num_heads is not None else cfg_heads
     meta = dict(
         converted_by='tools/model_converters/extract_backbone.py',
         source_file=osp.abspath(src),
@@ -154,25 +187,38 @@ def extract(src: str,
         source_iter=src_meta.get('iter'),
         source_num_keys=len(state_dict),
         exported_num_keys=len(weights),
-        dropped_num_keys=len(state_dict) - len(weights))
-    return backbone_checkpoint(weights, meta)
+        dropped_num_keys=len(state_dict) - len(weights),
+        num_heads_source=('--num-heads' if num_heads is not None else
+                          'model.backbone.arch of the stored config'
+                          if cfg_heads is not None else 'unknown'))
+    return backbone_checkpoint(weights, meta, num_heads=heads)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import mmmgc  # noqa: F401  (torch.load shim for mmengine checkpoints)
+    import pickle
+
+    from mmmgc.checkpoint import save_checkpoint_file, set_trust_checkpoints
+    if args.trust_checkpoint:
+        set_trust_checkpoints(True)
     try:
-        out = extract(args.src, args.source, args.momentum_prefix)
-    except (KeyError, ValueError, FileNotFoundError) as err:
+        out = extract(args.src, args.source, args.momentum_prefix,
+                      args.num_heads)
+    except (KeyError, ValueError, FileNotFoundError,
+            pickle.UnpicklingError) as err:
         print(f'extract_backbone: ERROR: {err}', file=sys.stderr)
         return 1
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    torch.save(out, args.dst)
     meta = out['meta']
+    if meta['num_heads'] is None:
+        print(f'extract_backbone: WARNING: the config stored in {args.src} '
+              'does not state model.backbone.arch num_heads; the export '
+              'records no head count (give --num-heads)', file=sys.stderr)
+    save_checkpoint_file(out, args.dst)
     print(f'extract_backbone: wrote {args.dst}: {meta["exported_num_keys"]} '
           f'tensors ({meta["vit"]["num_params"]} parameters) from '
           f'{meta["source_branch"]} branch {meta["source_prefix"]!r} of '
           f'{meta["algorithm"]} checkpoint {args.src}; '
+          f'{meta["num_heads"]} heads; '
           f'{meta["dropped_num_keys"]} other keys dropped')
     return 0
 

@@ -227,11 +227,18 @@ def parse_args(argv=None):
     p.add_argument('--min-overlap', type=float, default=0.3)
     p.add_argument('--panel-px', type=int, default=160)
     p.add_argument('--title', default=None)
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='load a checkpoint whose pickle needs types '
+                   'outside the allow-list (runs code from the file: '
+                   'only for a file you checked)')
     return p.parse_args(argv)
 
 
 def main(argv=None) -> Optional[str]:
     args = parse_args(argv)
+    if args.trust_checkpoint:
+        from mmmgc.checkpoint import set_trust_checkpoints
+        set_trust_checkpoints(True)
     from vis_correspondence import make_views
     from vis_utils import backbone_from_config, demo_scenes, norm_stats
     from vis_utils import to_input

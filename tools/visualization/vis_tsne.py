@@ -77,11 +77,18 @@ def parse_args(argv=None):
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--compare-random', action='store_true')
     p.add_argument('--panel-px', type=int, default=400)
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='load a checkpoint whose pickle needs types '
+                   'outside the allow-list (runs code from the file: '
+                   'only for a file you checked)')
     return p.parse_args(argv)
 
 
 def main(argv=None) -> Optional[str]:
     args = parse_args(argv)
+    if args.trust_checkpoint:
+        from mmmgc.checkpoint import set_trust_checkpoints
+        set_trust_checkpoints(True)
     from vis_utils import (backbone_from_config, demo_items, norm_stats,
                            to_input)
 

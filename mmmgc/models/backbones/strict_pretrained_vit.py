@@ -23,7 +23,13 @@ class StrictPretrainedViT(StrictPretrainedInitMixin, VisionTransformer):
     :class:`mmmgc.models.utils.BackboneCheckpointError` naming the keys.
     Checkpoint keys are those of ``mmpretrain.VisionTransformer`` (as
     written by ``tools/model_converters/extract_backbone.py`` and
-    ``convert_official.py``, under ``backbone.``).
+    ``convert_official.py``, under ``backbone.``), in a ``.pth`` or
+    ``.safetensors`` file read by
+    :func:`mmmgc.checkpoint.load_checkpoint_file` (no code from the file
+    runs). A file whose recorded head count (``meta['num_heads']``)
+    differs from ``arch``'s raises :class:`mmmgc.checkpoint.HeadCountError`
+    naming both counts and the override
+    ``model.backbone.arch.num_heads=N``.
 
     Args:
         arch, img_size, patch_size, in_channels, out_indices, drop_rate,

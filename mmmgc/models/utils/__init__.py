@@ -17,7 +17,8 @@ from .sampling import (all_key_cells, gather_targets, overlapped_key_cells,
                        sample_query_cells)
 from .strict_load import (BackboneCheckpointError, StrictPretrainedInitMixin,
                           TransferReport, compare_checkpoint,
-                          load_checkpoint_strict, read_state_dict)
+                          load_checkpoint_strict, read_checkpoint,
+                          read_state_dict)
 from .sync_bn import GlobalBatchNorm1d, batch_norm_1d
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     'mugs_crop_pairs', 'mugs_pair_weights', 'mugs_teacher_temperature',
     'BackboneCheckpointError', 'StrictPretrainedInitMixin', 'TransferReport',
     'compare_checkpoint', 'load_checkpoint_strict', 'read_state_dict',
+    'read_checkpoint',
     'correspondence_targets', 'correspondence_areas', 'normalize_rows',
     'cell_overlaps', 'areas_from_overlaps', 'row_areas', 'grid_avg_pool',
     'sample_query_cells', 'overlapped_key_cells', 'all_key_cells',

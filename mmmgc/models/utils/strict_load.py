@@ -11,13 +11,17 @@ used by ``tools/misc/check_transfer.py``) or :func:`load_checkpoint_strict`
 """
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
+from ...checkpoint import (check_num_heads, load_checkpoint_file,
+                           module_num_heads)
+
 __all__ = [
     'BackboneCheckpointError', 'TransferReport', 'read_state_dict',
+    'read_checkpoint',
     'compare_checkpoint', 'load_checkpoint_strict',
     'StrictPretrainedInitMixin'
 ]
@@ -102,19 +106,37 @@ class TransferReport:
         return text
 
 
-def read_state_dict(checkpoint: str,
-                    map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
-    """The state dict of a checkpoint file (``state_dict`` / ``model`` entry
-    or the bare dict), read with mmengine's loaders (local paths, URLs)."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-    ckpt = _load_checkpoint(checkpoint, map_location=map_location)
+def read_checkpoint(checkpoint: str, map_location: str = 'cpu'
+                    ) -> Tuple[Dict[str, torch.Tensor], dict]:
+    """The state dict (``state_dict`` / ``model`` entry or the bare dict)
+    and the ``meta`` dict (empty when absent) of a checkpoint file.
+
+    Local files (``.pth`` or ``.safetensors``) are read with
+    :func:`mmmgc.checkpoint.load_checkpoint_file`, which refuses a pickle
+    that would build anything but tensors and allowed types; URLs go
+    through mmengine's loaders, which ``import mmmgc`` routes to the same
+    function.
+    """
+    if '://' in str(checkpoint):
+        from mmengine.runner.checkpoint import _load_checkpoint
+        ckpt = _load_checkpoint(checkpoint, map_location=map_location)
+    else:
+        ckpt = load_checkpoint_file(checkpoint, map_location=map_location)
     if not isinstance(ckpt, dict):
         raise BackboneCheckpointError(
             f'{checkpoint} holds a {type(ckpt).__name__}, not a dict')
+    meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else {}
     for key in ('state_dict', 'model'):
         if key in ckpt and isinstance(ckpt[key], dict):
-            return ckpt[key]
-    return ckpt
+            return ckpt[key], meta
+    return ckpt, meta
+
+
+def read_state_dict(checkpoint: str,
+                    map_location: str = 'cpu') -> Dict[str, torch.Tensor]:
+    """The state dict of a checkpoint file (``state_dict`` / ``model`` entry
+    or the bare dict); see :func:`read_checkpoint`."""
+    return read_checkpoint(checkpoint, map_location)[0]
 
 
 def _matches(key: str, patterns: Sequence[str]) -> bool:
@@ -193,7 +215,9 @@ def load_checkpoint_strict(module: nn.Module,
                            allowed_unused: Sequence[str] = (),
                            map_location: str = 'cpu',
                            what: Optional[str] = None,
-                           ignore_unused_outside_prefix: bool = False
+                           ignore_unused_outside_prefix: bool = False,
+                           num_heads: Optional[int] = None,
+                           num_heads_key: str = 'model.backbone.arch.num_heads'
                            ) -> TransferReport:
     """Load ``checkpoint`` (keys under ``prefix``) into ``module``; raise
     when anything does not match.
@@ -212,6 +236,11 @@ def load_checkpoint_strict(module: nn.Module,
         ignore_unused_outside_prefix (bool): Keys outside ``prefix`` (the
             heads and teacher of a pretraining checkpoint whose backbone
             alone is loaded) are not errors. Defaults to False.
+        num_heads (int, optional): The module's attention-head count; a
+            file whose ``meta['num_heads']`` differs is refused. Defaults
+            to None (not checked).
+        num_heads_key (str): The config key named as the fix. Defaults to
+            ``'model.backbone.arch.num_heads'``.
 
     Returns:
         TransferReport: What was loaded.
@@ -219,9 +248,12 @@ def load_checkpoint_strict(module: nn.Module,
     Raises:
         BackboneCheckpointError: Naming the missing, unused and mis-shaped
             keys.
+        HeadCountError: The recorded head count differs from
+            ``num_heads``.
     """
     what = what or type(module).__name__
-    state_dict = read_state_dict(checkpoint, map_location)
+    state_dict, meta = read_checkpoint(checkpoint, map_location)
+    check_num_heads(meta, num_heads, checkpoint, num_heads_key)
     report = compare_checkpoint(module, state_dict, checkpoint, prefix,
                                 allowed_missing, allowed_unused,
                                 ignore_unused_outside_prefix)
@@ -253,8 +285,12 @@ class StrictPretrainedInitMixin:
     key. Keys matching ``self.allowed_missing_keys`` (``fnmatch``
     patterns) may keep their initialisation; checkpoint keys matching
     ``self.allowed_unused_keys`` may go unused. The last report is kept as
-    ``self.pretrained_report``.
+    ``self.pretrained_report``. A file whose ``meta['num_heads']`` (written
+    by mmmgc's exporters) differs from the module's head count raises
+    :class:`mmmgc.checkpoint.HeadCountError` naming both counts and the
+    ``num_heads_key`` override.
     """
+    num_heads_key: str = 'model.backbone.arch.num_heads'
     allowed_missing_keys: Sequence[str] = ()
     allowed_unused_keys: Sequence[str] = ()
     pretrained_report: Optional[TransferReport] = None
@@ -309,7 +345,9 @@ class StrictPretrainedInitMixin:
             allowed_missing=self.allowed_missing_keys,
             allowed_unused=self.allowed_unused_keys,
             map_location=cfg.get('map_location', 'cpu'),
-            what=f'{type(self).__name__} backbone')
+            what=f'{type(self).__name__} backbone',
+            num_heads=module_num_heads(self),
+            num_heads_key=self.num_heads_key)
         from mmengine.logging import print_log
         print_log(f'{type(self).__name__}: strict pretrained load: '
                   f'{self.pretrained_report.summary()}', logger='current')

@@ -227,16 +227,33 @@ def vit_summary(state_dict: Dict[str, torch.Tensor]) -> dict:
 
 def backbone_checkpoint(state_dict: Dict[str, torch.Tensor],
                         meta: dict,
-                        prefix: str = 'backbone.') -> dict:
+                        prefix: str = 'backbone.',
+                        num_heads: Optional[int] = None) -> dict:
     """The file content written by mmmgc's export / conversion tools:
     ``{'state_dict': {prefix + key: tensor}, 'meta': meta + summary}``.
 
     Checks that ``state_dict`` is a complete mmpretrain-format ViT first.
+    With ``num_heads`` (not readable from the weights), ``meta`` records
+    it as ``num_heads`` and the whole ``arch`` (``embed_dims``,
+    ``num_layers``, ``num_heads``, ``feedforward_channels``: the
+    ``mmpretrain.VisionTransformer`` arch dict that rebuilds the network);
+    the loaders refuse a model with another head count.
     """
     check_vit_complete(state_dict, meta.get('source_file', 'backbone'))
     meta = dict(meta)
     meta['vit'] = vit_summary(state_dict)
     meta['key_prefix'] = prefix
+    meta['num_heads'] = None if num_heads is None else int(num_heads)
+    if num_heads is not None:
+        embed = meta['vit']['embed_dims']
+        if embed % int(num_heads):
+            raise ValueError(f'num_heads={num_heads} does not divide the '
+                             f'width {embed} of the ViT')
+        meta['arch'] = dict(
+            embed_dims=embed,
+            num_layers=meta['vit']['num_layers'],
+            num_heads=int(num_heads),
+            feedforward_channels=meta['vit']['feedforward_channels'])
     return dict(
         state_dict={prefix + k: v.detach().clone().contiguous()
                     for k, v in state_dict.items()},
