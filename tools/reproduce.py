@@ -97,6 +97,7 @@ def main(argv=None) -> int:
                                  table_from_configs, tables_file,
                                  write_results)
     from mmmgc.reproduce.results import to_markdown
+
     # paths given on the command line are relative to the current directory;
     # the tables' paths are relative to the repository root
     def here(path):

@@ -336,8 +336,9 @@ class Chain:
         if self.checkpoint is None or fmt != 'backbone':
             yield Step(
                 'export', 'export',
-                lambda: L.tool(script, [self._source_checkpoint(),
-                                        self.backbone] + extra, 'export'),
+                lambda script=script, extra=extra: L.tool(
+                    script, [self._source_checkpoint(), self.backbone] +
+                    extra, 'export'),
                 [self.backbone])
         for row in self.table.rows:
             yield Step(f'{row.name}/check', 'check',
@@ -412,7 +413,10 @@ class Chain:
 
     # -------------------------------------------------------- records
     def signature(self, step: Step, command: Command) -> dict:
-        sig = dict(command=command.core or command.argv)
+        # a resumed run is the same run
+        sig = dict(command=[
+            a for a in (command.core or command.argv) if a != '--resume'
+        ])
         if step.kind in ('check', 'train', 'test', 'eval'):
             sig['backbone_sha256'] = self.backbone_sha256(placeholder=True)
         return sig
@@ -431,8 +435,8 @@ class Chain:
             return 'resume'
         return 'run'
 
-    def _write_record(self, step: Step, **values) -> None:
-        d = self.step_dir(step.name)
+    def _write_record(self, target: Step, **values) -> None:
+        d = self.step_dir(target.name)
         os.makedirs(d, exist_ok=True)
         rec = read_record(d) or {}
         rec.update(values)
@@ -496,8 +500,8 @@ class Chain:
                 continue
             if state == 'resume':
                 command = self._with_resume(step, command)
-            self._print(f'{head}: {"resuming" if state == "resume" else "running"}'
-                        f'\n  {command.shell()}')
+            verb = 'resuming' if state == 'resume' else 'running'
+            self._print(f'{head}: {verb}\n  {command.shell()}')
             self._execute(step, command)
 
     def _execute(self, step: Step, command: Command) -> None:
@@ -551,8 +555,8 @@ class Chain:
             error_summary(log))
 
 
-def split_row_options(items: Optional[List[List[str]]]) -> Dict[str,
-                                                                 List[str]]:
+def split_row_options(
+        items: Optional[List[List[str]]]) -> Dict[str, List[str]]:
     """``[[row, k=v, ...], ...]`` (``--row-options``) -> ``{row: [...]}``."""
     out: Dict[str, List[str]] = {}
     for item in items or []:
