@@ -5,6 +5,7 @@ export, check_transfer on every config, then every downstream task family
 2 iterations on generated data in the real formats, then the results
 table; a re-run skips everything; a wrong checkpoint is refused before any
 downstream run."""
+import io
 import json
 import os
 import os.path as osp
@@ -27,6 +28,8 @@ from downstream_cfg import load_tiny  # noqa: E402
 from downstream_data import make_ade20k, make_coco  # noqa: E402
 from test_davis_tool import write_davis  # noqa: E402
 from test_pose import write_coco_keypoints  # noqa: E402
+
+from mmmgc.reproduce import StepFailed, write_results  # noqa: E402
 
 DEMO = 'configs/mgc/mgc_demo.py'
 PRETRAIN_OPTS = ['train_dataloader.batch_size=4',
@@ -61,6 +64,12 @@ def _reproduce(*args):
     return subprocess.run([sys.executable, 'tools/reproduce.py', *args],
                           cwd=REPO, env=_env(), capture_output=True,
                           text=True)
+
+
+def _chain(tables, work_dir, **kw):
+    from mmmgc.reproduce import Chain, Launcher, get_table
+    return Chain(get_table('mgc', 'tiny', REPO, tables), str(work_dir),
+                 Launcher('local'), REPO, out=io.StringIO(), **kw)
 
 
 def _iter_ckpt_hook(cfg, by_epoch=False):
@@ -137,6 +146,7 @@ def _classification(name, root):
     bb = cfg.model.backbone
     set_tiny_backbone(bb, '', IMG)
     if name == 'linear':
+        bb.frozen_stages = LAYERS
         bb.out_indices = [-2, -1]
         cfg.model.neck.num_layers = 2
         cfg.model.head.in_channels = 2 * EMBED
@@ -230,13 +240,16 @@ def test_reproduce_chain_end_to_end(tmp_path):
     bad = tmp_path / 'bad.pth'
     write_vit_checkpoint(bad, IMG, patch_size=PATCH, num_layers=3)
     bad_dir = tmp_path / 'bad_run'
-    res = _reproduce(*common, '--checkpoint', str(bad), '--format',
-                     'backbone', '--work-dir', str(bad_dir))
-    assert res.returncode == 1, res.stdout + res.stderr
-    assert "step 'det/check' FAILED" in res.stderr
-    assert 'no downstream run was started' in res.stderr
-    assert f'log: {bad_dir}/det/check/reproduce.log' in res.stderr
-    assert 'layers.2' in res.stderr  # the error names the unused keys
+    chain = _chain(tables, bad_dir, checkpoint=str(bad),
+                   checkpoint_format='backbone')
+    with pytest.raises(StepFailed) as err:
+        chain.run()
+    msg = str(err.value)
+    assert "step 'det/check' FAILED" in msg
+    assert 'no downstream run was started' in msg
+    assert f'log: {bad_dir}/det/check/reproduce.log' in msg
+    assert 'layers.2' in msg  # the error names the unused keys
+    write_results(chain)
     assert sorted(os.listdir(bad_dir)) == ['det', 'results.json',
                                            'results.md']
     assert os.listdir(bad_dir / 'det') == ['check']
@@ -296,16 +309,15 @@ def test_reproduce_chain_end_to_end(tmp_path):
 
     # 4. a re-run finds every step finished and runs nothing
     before = (work / 'det' / 'train' / 'reproduce.log').stat().st_mtime_ns
-    res = _reproduce(*common, '--work-dir', str(work), '--pretrain-options',
-                     *PRETRAIN_OPTS, 'train_cfg.max_epochs=2')
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.count('done, skipped') == 2 + 7 + 5 * 2 + 2
-    assert 'running' not in res.stdout
+    chain = _chain(tables, work, pretrain_options=PRETRAIN_OPTS +
+                   ['train_cfg.max_epochs=2'])
+    chain.run()
+    text = chain.out.getvalue()
+    assert text.count('done, skipped') == 2 + 7 + 5 * 2 + 2, text
+    assert 'running' not in text
     assert (work / 'det' / 'train' /
             'reproduce.log').stat().st_mtime_ns == before
-    # ... and --collect rewrites the same table
-    res = _reproduce(*common, '--work-dir', str(work), '--collect')
-    assert res.returncode == 0
-    again = json.loads((work / 'results.json').read_text())
+    # ... and collecting again gives the same table
+    again = write_results(chain)
     assert [r['metrics'] for r in again['rows']] == \
         [r['metrics'] for r in results['rows']]

@@ -11,6 +11,7 @@ record says ``done`` and its outputs exist; it is then skipped. A
 training step that was interrupted (no ``done`` record, but mmengine's
 ``last_checkpoint`` in its directory) is resumed with ``--resume``.
 """
+import contextlib
 import datetime
 import glob
 import hashlib
@@ -50,6 +51,11 @@ class Step:
         row (str, optional): The table row of a downstream step.
         resumable (bool): A training step (``--resume`` after an
             interruption). Defaults to False.
+        in_process (bool): Run the tool's ``main(argv)`` in this process
+            (output into the step's log) instead of a subprocess: the
+            checks, which run on this machine whatever the launcher, and
+            would otherwise pay the start-up of mmdet / mmseg / mmpose once
+            per config. Defaults to False.
     """
     name: str
     kind: str
@@ -57,6 +63,7 @@ class Step:
     outputs: List[str] = field(default_factory=list)
     row: Optional[str] = None
     resumable: bool = False
+    in_process: bool = False
 
 
 def sha256(path: str) -> str:
@@ -230,6 +237,7 @@ class Chain:
                     f'{row.config} does not exist')
         self._commit = None
         self._sha = {}
+        self._tools = {}
 
     # ----------------------------------------------------------- paths
     def _abs(self, path: str) -> str:
@@ -342,7 +350,8 @@ class Chain:
                 [self.backbone])
         for row in self.table.rows:
             yield Step(f'{row.name}/check', 'check',
-                       lambda row=row: self._check_command(row), row=row.name)
+                       lambda row=row: self._check_command(row), row=row.name,
+                       in_process=True)
         for row in self.table.rows:
             opts = ['--cfg-options'] + self.row_cfg_options(row)
             cfg = row.config
@@ -474,6 +483,8 @@ class Chain:
             label = dict(done='done, skipped', changed='DONE WITH ANOTHER '
                          'COMMAND: would stop', resume='resume',
                          run='run')[state]
+            if step.in_process and state == 'run':
+                label = 'run, in the reproduce process'
             self._print(f'# [{step.name}] ({label})\n{command.shell()}')
         return 0
 
@@ -504,6 +515,57 @@ class Chain:
             self._print(f'{head}: {verb}\n  {command.shell()}')
             self._execute(step, command)
 
+    def _run_subprocess(self, command: Command, env: dict, f,
+                        step: Step) -> int:
+        proc = subprocess.Popen(command.argv, cwd=self.repo_root, env=env,
+                                stdout=f, stderr=subprocess.STDOUT)
+        try:
+            return proc.wait()
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            self._write_record(step, status='interrupted', finished=_now())
+            raise
+
+    def _run_in_process(self, command: Command, f) -> int:
+        """``main(argv)`` of the tool ``command.core[0]``, with this
+        process's stdout and stderr (file descriptors 1 and 2) in ``f``
+        and the repository root as the working directory."""
+        import importlib.util
+        import traceback
+        script = command.core[0]
+        if script not in self._tools:
+            spec = importlib.util.spec_from_file_location(
+                '_reproduce_' + osp.splitext(osp.basename(script))[0],
+                self._abs(script))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._tools[script] = module
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        cwd = os.getcwd()
+        try:
+            os.dup2(f.fileno(), 1)
+            os.dup2(f.fileno(), 2)
+            os.chdir(self.repo_root)
+            with contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
+                try:
+                    code = self._tools[script].main(command.core[1:]) or 0
+                except SystemExit as err:  # argparse
+                    code = err.code if isinstance(err.code, int) else 1
+                except Exception:  # noqa: B902  (logged, step fails)
+                    traceback.print_exc()
+                    code = 1
+            f.flush()
+        finally:
+            os.chdir(cwd)
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        return int(code)
+
     def _execute(self, step: Step, command: Command) -> None:
         d = self.step_dir(step.name)
         os.makedirs(d, exist_ok=True)
@@ -522,17 +584,10 @@ class Chain:
         with open(log, 'a') as f:
             f.write(f'\n===== {_now()} reproduce: {command.shell()}\n')
             f.flush()
-            proc = subprocess.Popen(command.argv, cwd=self.repo_root,
-                                    env=env, stdout=f,
-                                    stderr=subprocess.STDOUT)
-            try:
-                code = proc.wait()
-            except BaseException:
-                proc.terminate()
-                proc.wait()
-                self._write_record(step, status='interrupted',
-                                   finished=_now())
-                raise
+            if step.in_process:
+                code = self._run_in_process(command, f)
+            else:
+                code = self._run_subprocess(command, env, f, step)
         missing = [p for p in step.outputs if not osp.exists(p)]
         if code == 0 and not missing:
             self._write_record(step, status='done', finished=_now(),
