@@ -302,7 +302,7 @@ def test_interrupted_training_resumes(tmp_path):
         f'{PY} tools/model_converters/extract_backbone.py {d}/epoch_3.pth ')
 
 
-def test_cli_dry_run_list_and_errors(tmp_path):
+def test_cli_dry_run_list_and_errors(tmp_path, capsys):
     env = dict(os.environ, PYTHONPATH=REPO)
     res = subprocess.run(
         [PY, 'tools/reproduce.py', 'mugs', 'vit-small-800e', '--rows',
@@ -312,9 +312,19 @@ def test_cli_dry_run_list_and_errors(tmp_path):
     assert res.returncode == 0, res.stderr
     assert 'bash tools/dist_train.sh ' in res.stdout
     assert '# [knn/check]' in res.stdout and 'upernet' not in res.stdout
-    res = subprocess.run([PY, 'tools/reproduce.py', 'mgc', 'coco-900e'],
-                         cwd=REPO, env=env, capture_output=True, text=True)
-    assert res.returncode == 2 and "no table 'coco-900e'" in res.stderr
-    res = subprocess.run([PY, 'tools/reproduce.py', 'mgc', '--list'],
-                         cwd=REPO, env=env, capture_output=True, text=True)
-    assert res.returncode == 0 and 'coco-800e' in res.stdout
+    # the same main() in this process: errors and --list
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'reproduce_cli', osp.join(REPO, 'tools/reproduce.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    capsys.readouterr()
+    assert cli.main(['mgc', 'coco-900e']) == 2
+    assert "no table 'coco-900e'" in capsys.readouterr().err
+    assert cli.main(['mgc', 'coco-800e', '--launcher', 'slurm']) == 2
+    assert 'partition' in capsys.readouterr().err
+    assert cli.main(['mgc', '--list']) == 0
+    text = capsys.readouterr().out
+    assert 'coco-800e' in text and 'voc-semantic-fpn' in text
+    assert cli.main(['mgc', '--configs', 'nope.py']) == 2
+    assert 'nope.py does not exist' in capsys.readouterr().err
