@@ -193,6 +193,12 @@ def test_dry_run_slurm(tmp_path):
     assert 'model.init_cfg.checkpoint=' in cmds['davis/eval']
     assert '--output-dir' in cmds['davis/eval']
     assert 'logreg_classify.py' in cmds['logreg-1pct/eval']
+    # DAVIS's bare-backbone config is checked through a generated wrapper,
+    # which a dry run only names
+    assert cmds['davis/check'].startswith(
+        f'{PY} tools/misc/check_transfer.py {tmp_path}/w/davis/check/'
+        'davis_backbone_check.py ')
+    assert not osp.exists(tmp_path / 'w')
 
 
 def test_checkpoint_formats(tmp_path):

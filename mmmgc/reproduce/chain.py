@@ -238,6 +238,7 @@ class Chain:
         self._commit = None
         self._sha = {}
         self._tools = {}
+        self._dry = False
 
     # ----------------------------------------------------------- paths
     def _abs(self, path: str) -> str:
@@ -410,6 +411,8 @@ class Chain:
         cfg.merge_from_dict(parsed)
         out = osp.join(self.step_dir(f'{row.name}/check'),
                        'davis_backbone_check.py')
+        if self._dry:  # a dry run writes nothing
+            return out
         os.makedirs(osp.dirname(out), exist_ok=True)
         wrapped = Config(
             dict(default_scope='mmpretrain',
@@ -471,6 +474,14 @@ class Chain:
         """Print every command; run nothing. Returns 0."""
         self._print(f'# dry run: {self.table.method} table '
                     f'{self.table.name!r}, work dir {self.work_dir}')
+        self._dry = True
+        try:
+            self._dry_run()
+        finally:
+            self._dry = False
+        return 0
+
+    def _dry_run(self) -> None:
         for step in self.steps():
             try:
                 command = step.make()
@@ -486,7 +497,6 @@ class Chain:
             if step.in_process and state == 'run':
                 label = 'run, in the reproduce process'
             self._print(f'# [{step.name}] ({label})\n{command.shell()}')
-        return 0
 
     def _with_resume(self, step: Step, command: Command) -> Command:
         return Command(command.argv + ['--resume'], command.env,
