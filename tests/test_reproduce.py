@@ -334,3 +334,45 @@ def test_cli_dry_run_list_and_errors(tmp_path, capsys):
     assert 'coco-800e' in text and 'voc-semantic-fpn' in text
     assert cli.main(['mgc', '--configs', 'nope.py']) == 2
     assert 'nope.py does not exist' in capsys.readouterr().err
+
+
+def test_in_process_tool_output_goes_to_the_log(tmp_path):
+    """Checks run a tool's main() in the reproduce process: its output
+    (Python and file-descriptor level) lands in the step's log, the
+    working directory is the repository root, the return value is the exit
+    code; main(argv) and main() reading sys.argv both work."""
+    from mmmgc.reproduce import Command
+    with_argv = tmp_path / 'tool_argv.py'
+    with_argv.write_text(
+        'import os, sys\n'
+        'def main(argv=None):\n'
+        '    print("cwd", os.getcwd(), "args", argv)\n'
+        '    os.write(2, b"raw fd output\\n")\n'
+        '    return 1 if argv == ["fail"] else 0\n')
+    no_argv = tmp_path / 'tool_sysargv.py'
+    no_argv.write_text(
+        'import sys\n'
+        'def main():\n'
+        '    if sys.argv[1] == "boom":\n'
+        '        raise KeyError("bad key")\n'
+        '    print("sys.argv", sys.argv[1:])\n')
+    chain, _ = _chain('mgc', 'coco-800e', tmp_path / 'w')
+
+    def run(script, *args):
+        log = tmp_path / f'{script.stem}-{"-".join(args)}.log'
+        with open(log, 'a') as f:
+            code = chain._run_in_process(
+                Command([PY, str(script), *args],
+                        core=[str(script), *args]), f)
+        return code, log.read_text()
+
+    code, text = run(with_argv, 'a', 'b')
+    assert code == 0
+    assert f"cwd {REPO} args ['a', 'b']" in text
+    assert 'raw fd output' in text
+    assert run(with_argv, 'fail')[0] == 1
+    code, text = run(no_argv, 'x', 'y')
+    assert code == 0 and "sys.argv ['x', 'y']" in text
+    code, text = run(no_argv, 'boom')
+    assert code == 1 and "KeyError: 'bad key'" in text
+    assert os.getcwd() != '' and sys.argv[0] != str(no_argv)

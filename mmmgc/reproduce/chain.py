@@ -537,6 +537,19 @@ class Chain:
             self._write_record(step, status='interrupted', finished=_now())
             raise
 
+    @staticmethod
+    def _call_main(module, core: List[str]):
+        """``module.main(argv)``, or ``main()`` with ``sys.argv`` set when
+        the tool's ``main`` takes no arguments."""
+        import inspect
+        if inspect.signature(module.main).parameters:
+            return module.main(core[1:])
+        saved, sys.argv = sys.argv, list(core)
+        try:
+            return module.main()
+        finally:
+            sys.argv = saved
+
     def _run_in_process(self, command: Command, f) -> int:
         """``main(argv)`` of the tool ``command.core[0]``, with this
         process's stdout and stderr (file descriptors 1 and 2) in ``f``
@@ -561,7 +574,8 @@ class Chain:
             os.chdir(self.repo_root)
             with contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
                 try:
-                    code = self._tools[script].main(command.core[1:]) or 0
+                    code = self._call_main(self._tools[script],
+                                           command.core) or 0
                 except SystemExit as err:  # argparse
                     code = err.code if isinstance(err.code, int) else 1
                 except Exception:  # noqa: B902  (logged, step fails)
