@@ -9,6 +9,7 @@ downstream config -> each downstream run -> results.md / results.json.
         [--cfg-options k=v ...] [--row-options ROW k=v ...]
         [--pretrain-options k=v ...] [--dry-run] [--collect]
     python tools/reproduce.py METHOD --configs CFG [CFG ...] ...
+    python tools/reproduce.py METHOD --list
 
 TABLE names a table of ``configs/METHOD/benchmarks/tables.yml`` (rows,
 downstream configs, metric keys and the papers' numbers with their
@@ -18,7 +19,9 @@ instead. Without ``--checkpoint`` the table's pretraining config (or
 ``DIR/<step>/`` with its log; a re-run skips finished steps and resumes an
 interrupted training step (``--resume``); a failed step stops the chain
 with its name, log and error. ``--dry-run`` prints every command;
-``--collect`` only writes the results table.
+``--collect`` only writes the results table. The checks run
+``tools/misc/check_transfer.py``'s ``main`` in this process (one log per
+config); every other step is a subprocess.
 """
 import argparse
 import os.path as osp
