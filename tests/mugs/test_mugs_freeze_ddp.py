@@ -38,10 +38,10 @@ def _worker(rank, world, port, out):
     from mmengine.model import MMDistributedDataParallel
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
+    from mugs_fixtures import build_tiny_mugs, silence_init_logs
 
     import mmmgc  # noqa: F401
     from mmmgc.engine.hooks import MugsFreezeLastLayerHook
-    from mugs_fixtures import build_tiny_mugs, silence_init_logs
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                             rank=rank, world_size=world)

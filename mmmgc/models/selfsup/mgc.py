@@ -9,9 +9,9 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
-                     cell_overlaps, gather_targets,
-                     grid_avg_pool, is_distributed, overlapped_key_cells,
-                     row_areas, sample_query_cells)
+                     cell_overlaps, gather_targets, grid_avg_pool,
+                     is_distributed, overlapped_key_cells, row_areas,
+                     sample_query_cells)
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 #: Query cells per image in the paper (Sec. 4.1.2), by granularity.
