@@ -10,6 +10,8 @@ model = dict(
     symmetric=True,
     ema_decay=0.996,  # weight of the OLD teacher value (mmmgc convention)
     ema_end_decay=1.0,
+    # the authors' init: truncated normal std 0.02 on every Linear weight
+    backbone_init='trunc_normal',
     data_preprocessor=dict(
         type='SelfSupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

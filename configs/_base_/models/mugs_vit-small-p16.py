@@ -7,7 +7,7 @@ model = dict(
     type='Mugs',
     backbone=dict(
         type='VisionTransformer',
-        arch='small',
+        arch='deit-small',
         img_size=224,
         patch_size=16,
         drop_path_rate=0.1,
@@ -51,4 +51,6 @@ model = dict(
     student_buffer_weak_only=True,
     loss_weights=dict(instance=1 / 3, local_group=1 / 3, group=1 / 3),
     base_decay=0.996,
+    # DINO's / the released code's init: truncated normal std 0.02
+    backbone_init='trunc_normal',
     end_decay=1.0)

@@ -1,20 +1,31 @@
 """Freeze the prototypes of Mugs' group head at the start of training."""
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 from mmpretrain.registry import HOOKS
+
+from .mugs_schedule_utils import train_epoch
 
 
 @HOOKS.register_module()
 class MugsFreezeLastLayerHook(Hook):
-    """Give the group head's last layer (the prototypes) zero gradient
-    during the first ``freeze_epochs`` epochs (or ``freeze_iters``
-    iterations): 1 epoch for ViT-S, 3 for ViT-B/L.
+    """Keep the group head's last layer (the prototypes) fixed during the
+    first ``freeze_epochs`` epochs (or ``freeze_iters`` iterations): 1
+    epoch for ViT-S, 3 for ViT-B/L.
 
-    The layer stays in the autograd graph with a zero gradient (so DDP sees
-    it used); with Adam-type optimisers and zero moments this leaves it
-    unchanged, as DINO's "cancel gradients" does.
+    As the authors (``p.grad = None``): while frozen, the prototypes'
+    gradients are set to None by an optimiser step pre-hook, i.e. after
+    the backward pass, the DDP gradient reduction and the gradient clipping,
+    just before ``optimizer.step()``. The optimiser then skips them: no
+    update, no weight decay, and AdamW's moments and step count stay as
+    they are. The layer stays in the graph, so DDP needs no
+    ``find_unused_parameters``.
+
+    Epochs are counted by the train loop; under an iteration-based loop
+    (where ``runner.epoch`` stays 0) an epoch is ``len(train_dataloader)``
+    iterations.
 
     Args:
         freeze_epochs (int, optional): Defaults to 1.
@@ -33,18 +44,45 @@ class MugsFreezeLastLayerHook(Hook):
                              f'{freeze_epochs}, {freeze_iters}')
         self.freeze_epochs = freeze_epochs
         self.freeze_iters = freeze_iters
+        self._handles: List = []
 
     def frozen(self, epoch: int, iteration: int) -> bool:
         if self.freeze_iters is not None:
             return iteration < self.freeze_iters
         return epoch < self.freeze_epochs
 
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch=None) -> None:
+    @staticmethod
+    def _head(runner):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         head = getattr(model, 'group_head', None)
         if head is None or not hasattr(head, 'last_layer_frozen'):
             raise AttributeError('MugsFreezeLastLayerHook needs a model with '
                                  'a `group_head.last_layer_frozen` (Mugs)')
-        head.last_layer_frozen = self.frozen(runner.epoch, runner.iter)
+        return head
+
+    def before_train(self, runner) -> None:
+        """Register the gradient drop on every optimiser of the runner."""
+        head = self._head(runner)
+        wrappers = runner.optim_wrapper.values() if isinstance(
+            runner.optim_wrapper, OptimWrapperDict) else [
+                runner.optim_wrapper
+            ]
+        self.after_train(runner)
+
+        def drop(optimizer, args, kwargs) -> None:
+            head.last_layer.drop_grads_()
+
+        for wrapper in wrappers:
+            self._handles.append(
+                wrapper.optimizer.register_step_pre_hook(drop))
+
+    def after_train(self, runner) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        self._head(runner).last_layer_frozen = self.frozen(
+            train_epoch(runner), runner.iter)

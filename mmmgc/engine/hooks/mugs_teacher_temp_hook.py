@@ -6,6 +6,7 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from ...models.utils.mugs_schedules import mugs_teacher_temperature
+from .mugs_schedule_utils import train_epoch
 
 
 @HOOKS.register_module()
@@ -16,7 +17,9 @@ class MugsTeacherTempHook(Hook):
     epochs (per epoch, ``numpy.linspace`` as DINO/Mugs), or over
     ``warmup_iters`` iterations when that is given instead; then constant.
     ViT-S 100 ep uses a constant 0.04 (``warmup_temp = temp = 0.04``);
-    ViT-S 300/800 ep warm up over 30 epochs, ViT-B/L over 50.
+    ViT-S 300/800 ep warm up over 30 epochs, ViT-B/L over 50. Under an
+    iteration-based loop (where ``runner.epoch`` stays 0) an epoch is
+    ``len(train_dataloader)`` iterations.
 
     Args:
         warmup_temp (float): Defaults to 0.04.
@@ -58,6 +61,6 @@ class MugsTeacherTempHook(Hook):
         if head is None or not hasattr(head, 'teacher_temp'):
             raise AttributeError('MugsTeacherTempHook needs a model with a '
                                  '`group_head.teacher_temp` (Mugs)')
-        t = self.temperature(runner.epoch, runner.iter)
+        t = self.temperature(train_epoch(runner), runner.iter)
         head.teacher_temp = t
         runner.message_hub.update_scalar('train/teacher_temp', t)

@@ -40,19 +40,6 @@ def mugs_group_loss_matrix(student_logits: Tensor, teacher_logits: Tensor,
         return -torch.einsum('tbk,sbk->ts', p_t, log_p_s) / p_t.shape[1]
 
 
-class _ZeroGrad(torch.autograd.Function):
-    """Identity whose gradient is zero (keeps the graph, so DDP still sees
-    the parameters as used)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        return torch.zeros_like(grad)
-
-
 class MugsWeightNormLinear(nn.Module):
     """``Linear(in, out, bias=False)`` with weight normalisation
     ``W = g * v / ||v||`` (per output row), as DINO's last layer.
@@ -75,9 +62,18 @@ class MugsWeightNormLinear(nn.Module):
         self.frozen = False
 
     def weight(self) -> Tensor:
-        w = self.weight_g * self.weight_v / self.weight_v.norm(
+        return self.weight_g * self.weight_v / self.weight_v.norm(
             dim=1, keepdim=True)
-        return _ZeroGrad.apply(w) if self.frozen else w
+
+    def drop_grads_(self) -> bool:
+        """While ``frozen``, set the gradients of ``weight_v`` and
+        ``weight_g`` to None (DINO's and Mugs' "cancel gradients"), so that
+        the optimiser skips them: no update, no weight decay, no moment or
+        step-count change. Returns ``frozen``."""
+        if self.frozen:
+            self.weight_v.grad = None
+            self.weight_g.grad = None
+        return self.frozen
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight())
@@ -90,8 +86,11 @@ class MugsGroupHead(BaseModule):
 
     Attributes set by hooks: ``teacher_temp`` (see
     :class:`MugsTeacherTempHook`) and ``last_layer_frozen`` (see
-    :class:`MugsFreezeLastLayerHook`: while True the prototypes get zero
-    gradient).
+    :class:`MugsFreezeLastLayerHook`: while True the prototypes' gradients
+    are set to None just before each optimiser step, so the optimiser
+    leaves them, their moments and their step count alone; the layer stays
+    in the graph, so DDP still reduces its gradient and the gradient still
+    flows through it into the MLP).
 
     Args:
         in_channels (int): Input width.

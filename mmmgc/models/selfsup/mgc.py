@@ -9,9 +9,10 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
-                     cell_overlaps, ema_update_, gather_targets,
-                     grid_avg_pool, is_distributed, overlapped_key_cells,
-                     row_areas, sample_query_cells)
+                     cell_overlaps, gather_targets, grid_avg_pool,
+                     is_distributed, overlapped_key_cells, row_areas,
+                     sample_query_cells)
+from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 #: Query cells per image in the paper (Sec. 4.1.2), by granularity.
 PAPER_NUM_SAMPLES = {1: 10, 2: 10, 7: 2, 14: 1}
@@ -63,7 +64,10 @@ class MGC(BaseSelfSupervisor):
     every image (the literal, dense sum over ``(u, v)`` of Eq. 3; costlier).
 
     The EMA convention is the one of :mod:`mmmgc.models.utils.ema`: the
-    teacher keeps ``decay`` of its old value (0.996 -> 1, cosine).
+    teacher keeps ``decay`` of its old value (0.996 -> 1, cosine). The
+    momentum encoder runs without dropout or drop path whatever the
+    student's ``drop_path_rate`` (as the authors build it); its projector's
+    BatchNorm normalises with the batch in training (``batch_stats``).
 
     Args:
         backbone (dict): ViT returning patch-token maps ``(B, C, H, W)``
@@ -83,6 +87,11 @@ class MGC(BaseSelfSupervisor):
         ema_decay (float): EMA decay at iteration 0. Defaults to 0.996.
         ema_end_decay (float): EMA decay at the last iteration. Defaults to
             1.0.
+        backbone_init (str, optional): ``'trunc_normal'`` re-initialises
+            the backbone as the authors' code (and DINO) do, see
+            :func:`vit_trunc_normal_init_`; None keeps the backbone's own
+            initialisation. Not applied when loading a checkpoint. Defaults
+            to None.
         pretrained (str, optional): Checkpoint to initialise from.
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor``.
@@ -99,6 +108,7 @@ class MGC(BaseSelfSupervisor):
                  symmetric: bool = True,
                  ema_decay: float = 0.996,
                  ema_end_decay: float = 1.0,
+                 backbone_init: Optional[str] = None,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
@@ -124,6 +134,7 @@ class MGC(BaseSelfSupervisor):
         if key_cells not in ('overlap', 'all'):
             raise ValueError("model.key_cells must be 'overlap' or 'all', "
                              f'got {key_cells!r}')
+        check_backbone_init(backbone_init)
         neck = _inject(neck, 'granularities', granularities, 'model.neck')
         head = _inject(head, 'granularities', granularities, 'model.head')
         super().__init__(
@@ -133,6 +144,15 @@ class MGC(BaseSelfSupervisor):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        check_widths(self.backbone, backbone,
+                     [(neck, 'model.neck', 'in_channels')])
+        if isinstance(neck, dict) and isinstance(head, dict) and \
+                'out_channels' in neck and 'in_channels' in head and \
+                int(neck['out_channels']) != int(head['in_channels']):
+            raise ValueError(
+                f'model.neck.out_channels={neck["out_channels"]} differs '
+                f'from model.head.in_channels={head["in_channels"]}')
+        self.backbone_init = backbone_init
         self.granularities = granularities
         self.num_samples = num_samples
         self.key_cells = key_cells
@@ -142,20 +162,22 @@ class MGC(BaseSelfSupervisor):
         self.sampling_generator: Optional[torch.Generator] = None
         self.momentum_encoder = EMATeacher(
             self._online_pair(), base_decay=ema_decay,
-            end_decay=ema_end_decay)
+            end_decay=ema_end_decay, batch_stats=True)
 
     def _online_pair(self) -> nn.ModuleList:
         """The online modules that the teacher tracks, in teacher order."""
         return nn.ModuleList([self.backbone, self.neck])
 
     def init_weights(self) -> None:
-        """Initialise, then start the teacher as an exact copy."""
+        """Initialise (``backbone_init``), then start the teacher as an exact
+        copy of the student, unless a ``Pretrained`` checkpoint holds the
+        whole momentum encoder (see :meth:`EMATeacher.sync_unless_loaded`).
+        """
         super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and \
-            self.init_cfg.get('type') == 'Pretrained'
-        if not pretrained:
-            ema_update_(self.momentum_encoder.module, self._online_pair(),
-                        0.0)
+        maybe_init_backbone_(self, self.backbone_init)
+        self.momentum_encoder.sync_unless_loaded(self._online_pair(),
+                                                 self.init_cfg,
+                                                 'momentum_encoder.module.')
 
     # ----------------------------------------------------------------- data
     @staticmethod

@@ -8,10 +8,10 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..utils import EMATeacher, FeatureQueue, ema_update_
+from ..utils import EMATeacher, FeatureQueue
 from ..utils.mugs_neighbours import mugs_topk_neighbours
+from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 _LOSS_KEYS = ('instance', 'local_group', 'group')
 
@@ -31,8 +31,8 @@ class Mugs(BaseSelfSupervisor):
     cosine, see :mod:`mmmgc.models.utils.ema`) tracks the backbone, the
     aggregator (``neck``), both projectors and the group head; the
     predictors are student-only. The teacher is always in eval mode (no drop
-    path; see ``teacher_batch_stats`` for BatchNorm) and never receives
-    gradients.
+    path or dropout, whatever the student's rates; see
+    ``teacher_batch_stats`` for BatchNorm) and never receives gradients.
 
     Local-group discrimination: the query token of a crop is the mean of the
     patch tokens after the backbone's final norm (the paper). Its ``k``
@@ -69,6 +69,11 @@ class Mugs(BaseSelfSupervisor):
             MoCo v3's momentum encoder does, instead of running statistics.
             Everything else in the teacher stays in eval mode. Defaults to
             False (the paper's heads have no BatchNorm).
+        backbone_init (str, optional): ``'trunc_normal'`` re-initialises
+            the backbone as DINO and the released Mugs code do, see
+            :func:`vit_trunc_normal_init_`; None keeps the backbone's own
+            initialisation. Not applied when loading a checkpoint. Defaults
+            to None.
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
@@ -89,14 +94,23 @@ class Mugs(BaseSelfSupervisor):
                  base_decay: float = 0.996,
                  end_decay: float = 1.0,
                  teacher_batch_stats: bool = False,
+                 backbone_init: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
+        check_backbone_init(backbone_init)
         super().__init__(
             backbone=backbone,
             neck=neck,
             head=None,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        check_widths(self.backbone, backbone, [
+            (neck, 'model.neck', 'embed_dims'),
+            (instance_head, 'model.instance_head', 'in_channels'),
+            (local_group_head, 'model.local_group_head', 'in_channels'),
+            (group_head, 'model.group_head', 'in_channels'),
+        ])
+        self.backbone_init = backbone_init
         self.instance_head = MODELS.build(instance_head)
         self.local_group_head = MODELS.build(local_group_head)
         self.group_head = MODELS.build(group_head)
@@ -130,8 +144,8 @@ class Mugs(BaseSelfSupervisor):
             neighbour_buffer_length, dim,
             init='zeros') if separate_student_buffer else None
         self.teacher_batch_stats = teacher_batch_stats
-        self.teacher = EMATeacher(self._ema_source(), base_decay, end_decay)
-        self.train(self.training)
+        self.teacher = EMATeacher(self._ema_source(), base_decay, end_decay,
+                                  batch_stats=teacher_batch_stats)
 
     # ------------------------------------------------------------------
     # teacher
@@ -147,18 +161,13 @@ class Mugs(BaseSelfSupervisor):
                 group_head=self.group_head))
 
     def init_weights(self) -> None:
-        """Initialise the student, then copy it into the teacher."""
+        """Initialise the student (``backbone_init``), then copy it into the
+        teacher, unless a ``Pretrained`` checkpoint holds the whole teacher
+        (see :meth:`EMATeacher.sync_unless_loaded`)."""
         super().init_weights()
-        ema_update_(self.teacher.module, self._ema_source(), 0.0)
-
-    def train(self, mode: bool = True) -> 'Mugs':
-        super().train(mode)
-        self.teacher.eval()
-        if mode and self.teacher_batch_stats:
-            for m in self.teacher.modules():
-                if isinstance(m, _BatchNorm):
-                    m.train()
-        return self
+        maybe_init_backbone_(self, self.backbone_init)
+        self.teacher.sync_unless_loaded(self._ema_source(), self.init_cfg,
+                                        'teacher.module.')
 
     # ------------------------------------------------------------------
     # features

@@ -9,13 +9,21 @@ OLD teacher value, as in the MoCo/BYOL/DINO/MGC/Mugs papers::
 "momentum"; mmmgc never uses that name for it.) ``decay`` follows a cosine
 schedule from ``base_decay`` at iteration 0 to ``end_decay`` at the last
 iteration. The teacher never receives gradients.
+
+The teacher is deterministic: :class:`EMATeacher` keeps every sub-module of
+its copy in eval mode (no dropout, no drop path, whatever the student
+uses); only BatchNorm layers follow the train mode, when ``batch_stats`` is
+set (MGC's momentum projector, Mugs' ``teacher_batch_stats``).
 """
 import copy
 import math
-from typing import Optional
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .strict_load import read_state_dict
 
 
 def cosine_decay(step: int, max_steps: int, base: float = 0.996,
@@ -41,17 +49,53 @@ def ema_update_(teacher: nn.Module, student: nn.Module, decay: float) -> None:
         t.copy_(s)
 
 
+def pretrained_init_cfg(
+        init_cfg: Union[dict, Sequence[dict], None]) -> Optional[dict]:
+    """The ``type='Pretrained'`` entry of an mmengine ``init_cfg`` (a dict
+    or a list of dicts), or None."""
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    for cfg in cfgs:
+        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            return cfg
+    return None
+
+
+def checkpoint_keys(pretrained_cfg: dict) -> List[str]:
+    """The state-dict keys that mmengine's ``PretrainedInit`` loads from
+    ``pretrained_cfg``: its ``prefix`` (if any) selected and stripped, a
+    leading ``module.`` (a DDP-saved file) removed."""
+    state = read_state_dict(pretrained_cfg['checkpoint'])
+    prefix = pretrained_cfg.get('prefix')
+    keys = list(state)
+    if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'
+        keys = [k[len(prefix):] for k in keys if k.startswith(prefix)]
+    return [k[len('module.'):] if k.startswith('module.') else k
+            for k in keys]
+
+
 class EMATeacher(nn.Module):
     """A frozen copy of a module, updated by EMA from it.
+
+    The copy is deterministic: whatever ``train()`` is called with, every
+    sub-module stays in eval mode (dropout and drop path off, whatever the
+    student's rates), except BatchNorm layers, which follow the train mode
+    when ``batch_stats`` is True. The copy keeps the student's module
+    structure, so its parameters and buffers zip one to one with the
+    student's in :func:`ema_update_`.
 
     Args:
         student (nn.Module): The online module to copy and track.
         base_decay (float): Decay at iteration 0. Defaults to 0.996.
         end_decay (float): Decay at the last iteration. Defaults to 1.0.
+        batch_stats (bool): In train mode, the teacher's BatchNorm layers
+            normalise with the current batch's statistics (as MoCo v3's and
+            MGC's momentum projectors); otherwise with their running
+            statistics (copied from the student). Defaults to False.
     """
 
     def __init__(self, student: nn.Module, base_decay: float = 0.996,
-                 end_decay: float = 1.0) -> None:
+                 end_decay: float = 1.0, batch_stats: bool = False) -> None:
         super().__init__()
         if not (0 <= base_decay <= 1 and 0 <= end_decay <= 1):
             raise ValueError('EMATeacher: base_decay and end_decay must be in '
@@ -61,7 +105,59 @@ class EMATeacher(nn.Module):
             p.requires_grad_(False)
         self.base_decay = base_decay
         self.end_decay = end_decay
+        self.batch_stats = batch_stats
         self.last_decay: Optional[float] = None
+        self.train(student.training)
+
+    def train(self, mode: bool = True) -> 'EMATeacher':
+        """Eval mode for the teacher and every sub-module of its copy, except
+        BatchNorm layers, in train mode when ``mode`` and ``batch_stats``
+        (see the class doc)."""
+        self.training = False
+        self.module.eval()
+        if mode and self.batch_stats:
+            for m in self.module.modules():
+                if isinstance(m, _BatchNorm):
+                    m.train()
+        return self
+
+    @torch.no_grad()
+    def sync_unless_loaded(self, student: nn.Module,
+                           init_cfg: Union[dict, Sequence[dict], None],
+                           prefix: str) -> bool:
+        """Copy ``student`` into the teacher, unless the ``Pretrained``
+        checkpoint of the algorithm's ``init_cfg`` holds this teacher's
+        weights (then they were just loaded and are kept).
+
+        Args:
+            student (nn.Module): The online modules, in teacher order.
+            init_cfg (dict | list[dict] | None): The algorithm's init_cfg.
+            prefix (str): This teacher's key prefix in the algorithm's
+                state dict, e.g. ``'momentum_encoder.module.'``.
+
+        Returns:
+            bool: True when the student was copied.
+
+        Raises:
+            KeyError: The checkpoint holds some of the teacher's keys but
+                not all of them.
+        """
+        cfg = pretrained_init_cfg(init_cfg)
+        if cfg is not None:
+            keys = set(checkpoint_keys(cfg))
+            own = [prefix + k for k in self.module.state_dict()]
+            missing = [k for k in own if k not in keys]
+            if not missing:
+                return False
+            if len(missing) < len(own):
+                raise KeyError(
+                    f'{cfg["checkpoint"]} holds {len(own) - len(missing)} of '
+                    f'the {len(own)} teacher weights under {prefix!r}; '
+                    f'missing e.g. {missing[:3]}. Give a checkpoint with '
+                    'the whole teacher, or none of it (the teacher is then '
+                    'copied from the student)')
+        ema_update_(self.module, student, 0.0)
+        return True
 
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
