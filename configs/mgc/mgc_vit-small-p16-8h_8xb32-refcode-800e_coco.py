@@ -40,10 +40,9 @@
 #   torchvision) runs mmcv's cv2 versions of the four adjustments, not
 #   torchvision's PIL ones, so pixel values differ slightly; grayscale,
 #   solarize and the PIL Gaussian blur use the same parameters; random
-#   streams differ;
-# - the momentum encoder: the public code builds it without drop path;
-#   here it is a copy of the online backbone, so this config's drop path
-#   0.05 reaches it unless the EMA teacher switches drop path off.
+#   streams differ.
+# Same as the public code: the momentum encoder runs without drop path (the
+# EMA teacher is always in eval mode apart from its BatchNorm layers).
 _base_ = ['./mgc_vit-small-p16_8xb32-coslr-800e_coco.py']
 model = dict(
     backbone=dict(
