@@ -42,6 +42,10 @@ IMAGE = 256  # original side
 class WiringCoordBackbone(BaseModule):
     """Patch means of the pixels, plus a branch tag channel."""
 
+    #: Output channels (x, y, sample id, tag): MGC checks its neck's
+    #: ``in_channels`` against the backbone's ``embed_dims`` at build time.
+    embed_dims = 4
+
     def __init__(self, patch_size: int = PATCH) -> None:
         super().__init__()
         self.patch_size = patch_size
