@@ -1,5 +1,5 @@
 # MGC transfer: Mask R-CNN + FPN with a ViT-S/16 backbone, COCO 1x.
-# Settings: shared/notes/mgc-reference.md ("Downstream settings"):
+# Settings as the authors' code runs them:
 # taps of blocks 3, 5, 7, 11 with the pretrained final norm on every tap,
 # deconv-norm-GELU-deconv / deconv / identity / max-pool to strides
 # 4-32, FPN; DETR-style multi-scale training; AdamW lr 7.5e-5 (the paper's
