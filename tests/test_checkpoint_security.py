@@ -26,7 +26,7 @@ PYTHON = sys.executable
 LAYOUTS = ('flat', 'mmengine', 'timm')
 DEMO = osp.join(REPO, 'configs/mgc/mgc_demo.py')
 KNN_CFG = osp.join(REPO, 'configs/mugs/benchmarks/classification/'
-                   'vit-small-p16_knn-k20-t0.07_in1k.py')
+                   'vit-small-p16_knn-k20-t0.05_in1k.py')
 FPN_ADE = osp.join(REPO, 'configs/mgc/benchmarks/mmsegmentation/'
                    'fpn_vit-small-p16_4xb4-40k_ade20k-512x512.py')
 DAVIS = osp.join(REPO, 'configs/mugs/benchmarks/davis/'

@@ -254,6 +254,10 @@ def test_layer_decay_inside_detector_and_segmentor(config, rate,
                         for k in head)
     assert by_name['backbone.layers.0.attn.qkv.weight'][
         'weight_decay'] == pytest.approx(0.05)
+    # as the authors' layer-decay constructor: no decay on any 1-D tensor
+    flat = [k for k, p in model.named_parameters() if p.ndim == 1]
+    assert 'backbone.layers.0.attn.qkv.bias' in flat
+    assert all(by_name[k]['weight_decay'] == 0. for k in flat)
 
 
 def test_layer_decay_and_strict_backbone_in_mmpose(tiny_backbone_ckpt):  # noqa: F811,E501

@@ -63,7 +63,7 @@ def test_davis_tool_static_and_moving(tmp_path):
     ckpt = tmp_path / 'backbone.pth'
     sd = write_vit_checkpoint(ckpt, 32)
     cfg = Config.fromfile(CFG)
-    assert cfg.propagation == dict(n_last_frames=7, topk=5,
+    assert cfg.propagation == dict(n_last_frames=20, topk=5,
                                    temperature=0.1, radius=12)
     set_tiny_backbone(cfg.model, ckpt, 32)
     cfg.data.update(data_root=str(root), short_side=H, size_divisor=16)

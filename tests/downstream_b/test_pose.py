@@ -12,8 +12,10 @@ from _helpers import (SnapshotBackbone, assert_state_from_checkpoint,
                       set_tiny_backbone, write_vit_checkpoint)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG = osp.join(REPO, 'configs/mgc/benchmarks/mmpose/'
-               'td-hm_vit-small-p16_8xb64-210e_coco-256x192.py')
+POSE = osp.join(REPO, 'configs/mgc/benchmarks/mmpose')
+# the authors' released recipe (default) and the paper's appendix recipe
+CONFIGS = ['td-hm_vit-small-p16_8xb64-210e_coco-256x192.py',
+           'td-hm_vit-small-p16-ld0.75-dp0.3_8xb64-210e_coco-256x192.py']
 IN_W, IN_H = 48, 64  # tiny input (w, h); patch 8 -> 6 x 8 tokens
 HM_W, HM_H = 24, 32  # two stride-2 deconvs -> 24 x 32 heatmaps
 
@@ -53,7 +55,8 @@ def write_coco_keypoints(root, split, num_images, seed):
 
 
 @pytest.mark.slow
-def test_vitpose_config_trains_and_evaluates(tmp_path):
+@pytest.mark.parametrize('name', CONFIGS)
+def test_vitpose_config_trains_and_evaluates(name, tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
     root = tmp_path / 'coco'
@@ -62,10 +65,10 @@ def test_vitpose_config_trains_and_evaluates(tmp_path):
     ckpt = tmp_path / 'backbone.pth'
     sd = write_vit_checkpoint(ckpt, (IN_H, IN_W))
 
-    cfg = Config.fromfile(CFG)
-    # what the paper's setting must keep
-    assert cfg.model.backbone.drop_path_rate == 0.3
-    assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.75
+    cfg = Config.fromfile(osp.join(POSE, name))
+    # (every setting is checked in tests/downstream/test_fidelity.py)
+    layer_decay = 'paramwise_cfg' in cfg.optim_wrapper
+    assert layer_decay == ('ld0.75' in name)
     assert cfg.model.head.deconv_out_channels == (256, 256)
     assert cfg.codec.heatmap_size == (48, 64) and cfg.codec.sigma == 2
     assert cfg.param_scheduler[1].milestones == [170, 200]
@@ -73,7 +76,8 @@ def test_vitpose_config_trains_and_evaluates(tmp_path):
 
     set_tiny_backbone(cfg.model.backbone, ckpt, (IN_H, IN_W))
     cfg.model.backbone.drop_path_rate = 0.0
-    cfg.optim_wrapper.paramwise_cfg.num_layers = 2
+    if layer_decay:
+        cfg.optim_wrapper.paramwise_cfg.num_layers = 2
     codec = dict(type='UDPHeatmap', input_size=(IN_W, IN_H),
                  heatmap_size=(HM_W, HM_H), sigma=2)
     cfg.model.head.update(in_channels=64, deconv_out_channels=(32, 32),
@@ -109,15 +113,24 @@ def test_vitpose_config_trains_and_evaluates(tmp_path):
     runner.train()
     assert runner.iter == 2
     assert_state_from_checkpoint(snap.state, sd)
-    # mmpose's layer decay works on mmpretrain's ViT: block i x 0.75**(2-i)
     groups = runner.optim_wrapper.optimizer.param_groups
-    scale = {n: g['lr_scale'] for g in groups for n in g['param_names']}
-    assert scale['backbone.layers.1.attn.qkv.weight'] == pytest.approx(0.75)
-    assert scale['backbone.layers.0.attn.qkv.weight'] == pytest.approx(
-        0.75**2)
-    assert scale['backbone.patch_embed.projection.weight'] == \
-        pytest.approx(0.75**3)
-    assert scale['head.final_layer.weight'] == 1.0
+    if layer_decay:
+        # mmpose's layer decay works on mmpretrain's ViT: block i x
+        # 0.75**(2-i)
+        scale = {n: g['lr_scale'] for g in groups
+                 for n in g['param_names']}
+        assert scale['backbone.layers.1.attn.qkv.weight'] == \
+            pytest.approx(0.75)
+        assert scale['backbone.layers.0.attn.qkv.weight'] == \
+            pytest.approx(0.75**2)
+        assert scale['backbone.patch_embed.projection.weight'] == \
+            pytest.approx(0.75**3)
+        assert scale['head.final_layer.weight'] == 1.0
+    else:
+        # the authors' plain AdamW: one group, weight decay on everything
+        assert len(groups) == 1
+        assert groups[0]['lr'] == pytest.approx(5e-4)
+        assert groups[0]['weight_decay'] == 0.05
     # training moved the backbone
     after = runner.model.backbone.state_dict()
     assert not np.allclose(after['layers.1.attn.qkv.weight'].numpy(),

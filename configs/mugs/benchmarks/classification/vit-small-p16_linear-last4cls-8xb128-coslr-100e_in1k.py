@@ -1,8 +1,14 @@
 # Linear probe (Mugs Table 2, DINO/iBOT protocol for ViT-S): the class tokens
 # of the last 4 blocks, each through the pretrained final LayerNorm,
 # concatenated (4 x 384 = 1536-d); frozen backbone; SGD momentum 0.9,
-# weight decay 0, cosine lr, 100 epochs, batch 1024 (8 GPUs x 128).
+# weight decay 0, cosine lr to 0, 100 epochs, batch 1024 (8 GPUs x 128).
+# As the authors' script runs ViT-S 800 ep: lr 0.01 per 256 images, i.e.
+# 0.04 at 1024 (their 100 / 300-ep runs use 0.015 / 0.02 per 256), and
+# their training augmentation: flip, RandAugment rand-m9-mstd0.5-inc1 on
+# the full image, RandomResizedCrop 224, RandomErasing p 0.25 (per-pixel
+# noise). The paper states neither.
 # The reported number is the best validation top-1 (save_best below).
+# Fidelity table (paper | authors' code | ours): README.md in this folder.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
     'mmpretrain::_base_/default_runtime.py',
@@ -32,14 +38,43 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         init_cfg=dict(type='Normal', std=0.01, layer='Linear')))
 
-train_dataloader = dict(batch_size=128)
+# BGR order (images are loaded by OpenCV): mean / std of ImageNet
+bgr_mean = [103.53, 116.28, 123.675]
+bgr_std = [57.375, 57.12, 58.395]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(
+        type='RandAugment',
+        policies='timm_increasing',
+        num_policies=2,
+        total_level=10,
+        magnitude_level=9,
+        magnitude_std=0.5,
+        hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        backend='pillow',
+        interpolation='bicubic'),
+    dict(
+        type='RandomErasing',
+        erase_prob=0.25,
+        mode='rand',
+        min_area_ratio=0.02,
+        max_area_ratio=1 / 3,
+        fill_color=bgr_mean,
+        fill_std=bgr_std),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=128)
 test_dataloader = val_dataloader
 
-# lr: DINO's base 0.001 per 256 images x 1024 / 256; the papers sweep it
+# lr: the authors' 0.01 per 256 images (ViT-S 800 ep) x 1024 / 256
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=0.004, momentum=0.9, weight_decay=0.))
+    optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=0.))
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=100, by_epoch=True, begin=0,
          end=100, eta_min=0.)

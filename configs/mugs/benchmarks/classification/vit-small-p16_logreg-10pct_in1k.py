@@ -3,7 +3,7 @@
 # weight decay 0.05, lr swept over (0.03, 0.06, 0.1, 0.2), best reported.
 # Features: class token after the final norm (as for kNN). Run with
 # tools/analysis/logreg_classify.py (README.md).
-_base_ = ['./vit-small-p16_knn-k20-t0.07_in1k.py']
+_base_ = ['./vit-small-p16_knn-k20-t0.05_in1k.py']
 
 train_dataloader = dict(
     dataset=dict(split='train', ann_file='meta/train_10percent.txt'))
