@@ -47,7 +47,7 @@ CONFIGS = dict(
     pose=('configs/mgc/benchmarks/mmpose/'
           'td-hm_vit-small-p16_8xb64-210e_coco-256x192.py'),
     knn='configs/mugs/benchmarks/classification/vit-small-p16_knn-k20-'
-    't0.07_in1k.py',
+    't0.05_in1k.py',
     linear=('configs/mugs/benchmarks/classification/vit-small-p16_linear-'
             'last4cls-8xb128-coslr-100e_in1k.py'),
     davis=('configs/mugs/benchmarks/davis/'
@@ -94,7 +94,8 @@ def _pose(root):
     cfg = Config.fromfile(osp.join(REPO, CONFIGS['pose']))
     set_tiny_backbone(cfg.model.backbone, '', (in_h, in_w))
     cfg.model.backbone.drop_path_rate = 0.0
-    cfg.optim_wrapper.paramwise_cfg.num_layers = LAYERS
+    if cfg.optim_wrapper.get('paramwise_cfg'):  # the layer-decay recipe
+        cfg.optim_wrapper.paramwise_cfg.num_layers = LAYERS
     codec = dict(type='UDPHeatmap', input_size=(in_w, in_h),
                  heatmap_size=(hm_w, hm_h), sigma=2)
     cfg.model.head.update(in_channels=EMBED, deconv_out_channels=(32, 32),
