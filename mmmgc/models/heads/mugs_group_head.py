@@ -75,8 +75,10 @@ class MugsWeightNormLinear(nn.Module):
         self.frozen = False
 
     def weight(self) -> Tensor:
-        w = self.weight_g * self.weight_v / self.weight_v.norm(
-            dim=1, keepdim=True)
+        # the per-row factor g / ||v|| first: one pass over the
+        # (out, in) matrix forward and backward instead of two
+        w = self.weight_v * (self.weight_g /
+                             self.weight_v.norm(dim=1, keepdim=True))
         return _ZeroGrad.apply(w) if self.frozen else w
 
     def forward(self, x: Tensor) -> Tensor:

@@ -32,13 +32,44 @@ def cosine_decay(step: int, max_steps: int, base: float = 0.996,
 def ema_update_(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     """In place: ``teacher = decay * teacher + (1 - decay) * student`` for
     floating-point parameters; buffers (BN statistics, counters) are copied
-    from the student."""
+    from the student.
+
+    The parameters are updated with one fused ``torch._foreach_lerp_`` over
+    all of them (``t + (1 - decay) * (s - t)``: one pass over memory instead
+    of a Python loop of ``mul_`` + ``add_``); it equals the loop to float
+    rounding, and exactly at ``decay`` 0 (copy) and 1 (no change). The
+    buffers are copied with one ``torch._foreach_copy_``. Parameters and
+    buffers are paired in registration order, so teacher and student must
+    have the same structure.
+
+    Args:
+        teacher (nn.Module): Updated in place.
+        student (nn.Module): The source; its parameters are read detached.
+        decay (float): Weight of the old teacher value, in ``[0, 1]``.
+    """
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f'EMA decay must be in [0, 1], got {decay}')
-    for t, s in zip(teacher.parameters(), student.parameters()):
-        t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
-    for t, s in zip(teacher.buffers(), student.buffers()):
-        t.copy_(s)
+    t_params, s_params = list(teacher.parameters()), list(student.parameters())
+    t_bufs, s_bufs = list(teacher.buffers()), list(student.buffers())
+    if len(t_params) != len(s_params) or len(t_bufs) != len(s_bufs):
+        raise ValueError(
+            'ema_update_: teacher and student differ in structure ('
+            f'{len(t_params)} vs {len(s_params)} parameters, {len(t_bufs)} '
+            f'vs {len(s_bufs)} buffers)')
+    lerp_t, lerp_s = [], []
+    for t, s in zip(t_params, s_params):
+        if t.shape != s.shape:
+            raise ValueError(f'ema_update_: parameter shapes differ: '
+                             f'{tuple(t.shape)} vs {tuple(s.shape)}')
+        if t.is_floating_point() and s.dtype == t.dtype:
+            lerp_t.append(t)
+            lerp_s.append(s.detach())
+        else:  # mixed dtypes: the plain in-place update
+            t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
+    if lerp_t:
+        torch._foreach_lerp_(lerp_t, lerp_s, 1.0 - decay)
+    if t_bufs:
+        torch._foreach_copy_(t_bufs, s_bufs)
 
 
 class EMATeacher(nn.Module):
