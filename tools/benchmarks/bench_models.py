@@ -130,8 +130,28 @@ def _build(cfg, dataset_cfg, batch_size: int, device, amp: bool):
     return model, ow, batch
 
 
+@torch.no_grad()
+def fill_queues_(model: torch.nn.Module, seed: int = 0) -> None:
+    """Fill every :class:`FeatureQueue` of ``model`` with random unit rows
+    and mark it full, as after the first ``length / batch`` steps of a run:
+    Mugs' neighbour search covers only the filled rows of its buffers, so
+    a fresh model would time a search over a few rows instead of 65,536."""
+    from mmmgc.models.utils.queue import FeatureQueue
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, FeatureQueue):
+            rows = torch.randn(m.queue.shape, generator=gen)
+            m.queue.copy_(torch.nn.functional.normalize(rows, dim=1))
+            m.num_filled.fill_(m.length)
+            m.ptr.zero_()
+
+
 class Bench:
     """A method and its MoCo v3 baseline, built on the same batch.
+
+    ``fill_buffers`` (default True) fills Mugs' queues and neighbour
+    buffers first (:func:`fill_queues_`), so that steps are timed as in
+    the steady state of a run.
 
     Attributes:
         name (str): ``'mgc'`` or ``'mugs'``.
@@ -148,7 +168,8 @@ class Bench:
                  batch_size: Optional[int] = None, device: str = 'cpu',
                  optimizer: str = 'config', amp: bool = False,
                  config: Optional[str] = None,
-                 aggregator_depth: Optional[int] = None) -> None:
+                 aggregator_depth: Optional[int] = None,
+                 fill_buffers: bool = True) -> None:
         from mmengine.config import Config
         if scale not in SCALES:
             raise ValueError(f'scale must be one of {sorted(SCALES)}, got '
@@ -186,6 +207,8 @@ class Bench:
                                            self.device, amp)
         if moco_batch is None:
             moco_batch = batch
+        if fill_buffers:
+            fill_queues_(method)
         self.models = dict(method=method, mocov3=moco)
         self.wrappers = dict(method=method_ow, mocov3=moco_ow)
         self.batch_size = bs

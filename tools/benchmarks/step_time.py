@@ -69,6 +69,9 @@ def parse_args(argv=None):
                    help='AdamW implementation, alike for both models')
     p.add_argument('--aggregator-depth', type=int, default=None,
                    help='Mugs: default the config\'s (2, the paper)')
+    p.add_argument('--empty-buffers', action='store_true',
+                   help='Mugs: time with the fresh, empty neighbour buffers '
+                   '(default: filled, as in the steady state of a run)')
     p.add_argument('--breakdown', action='store_true')
     p.add_argument('--profile', action='store_true')
     p.add_argument('--no-memory', action='store_true')
@@ -96,6 +99,8 @@ def memory_subprocess(args, method: str, which: str) -> dict:
            f'{method}:{which}', '--scale', args.scale, '--device',
            args.device, '--optimizer', args.optimizer, '--threads',
            str(args.threads)]
+    if args.empty_buffers:
+        cmd.append('--empty-buffers')
     if args.batch_size:
         cmd += ['--batch-size', str(args.batch_size)]
     if args.aggregator_depth is not None:
@@ -113,7 +118,8 @@ def memory_of(args) -> None:
     from step_time_extras import PeakMemory
     method, which = args.memory_of.split(':')
     bench = Bench(method, args.scale, args.batch_size, args.device,
-                  args.optimizer, aggregator_depth=args.aggregator_depth)
+                  args.optimizer, aggregator_depth=args.aggregator_depth,
+                  fill_buffers=not args.empty_buffers)
     other = 'mocov3' if which == 'method' else 'method'
     del bench.models[other], bench.wrappers[other], bench.step[other]
     with PeakMemory(args.device) as meter:
@@ -158,7 +164,8 @@ def main(argv=None):
     results = {}
     for name in args.methods:
         bench = Bench(name, args.scale, args.batch_size, args.device,
-                      args.optimizer, aggregator_depth=args.aggregator_depth)
+                      args.optimizer, aggregator_depth=args.aggregator_depth,
+                      fill_buffers=not args.empty_buffers)
         label = dict(mgc='MGC', mugs='Mugs')[name]
         base = 'two-view MoCo v3' if name == 'mgc' else \
             'multi-crop MoCo v3 (same crops)'

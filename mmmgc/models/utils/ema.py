@@ -34,13 +34,15 @@ def ema_update_(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     floating-point parameters; buffers (BN statistics, counters) are copied
     from the student.
 
-    The parameters are updated with one fused ``torch._foreach_lerp_`` over
-    all of them (``t + (1 - decay) * (s - t)``: one pass over memory instead
-    of a Python loop of ``mul_`` + ``add_``); it equals the loop to float
-    rounding, and exactly at ``decay`` 0 (copy) and 1 (no change). The
-    buffers are copied with one ``torch._foreach_copy_``. Parameters and
-    buffers are paired in registration order, so teacher and student must
-    have the same structure.
+    The parameters are updated with two fused ``torch._foreach_*`` calls
+    over all of them instead of a Python loop of ``mul_`` + ``add_`` per
+    tensor: the same element-wise operations in the same order, so the
+    result is bit for bit the loop's. (``torch._foreach_lerp_`` would read
+    the teacher once instead of twice, but rounds differently, and AdamW
+    turns any rounding change into visible differences of the parameters
+    whose gradient is pure rounding noise.) The buffers (few and small) are
+    copied one by one. Parameters and buffers are paired in registration
+    order, so teacher and student must have the same structure.
 
     Args:
         teacher (nn.Module): Updated in place.
@@ -56,20 +58,21 @@ def ema_update_(teacher: nn.Module, student: nn.Module, decay: float) -> None:
             'ema_update_: teacher and student differ in structure ('
             f'{len(t_params)} vs {len(s_params)} parameters, {len(t_bufs)} '
             f'vs {len(s_bufs)} buffers)')
-    lerp_t, lerp_s = [], []
+    ema_t, ema_s = [], []
     for t, s in zip(t_params, s_params):
         if t.shape != s.shape:
             raise ValueError(f'ema_update_: parameter shapes differ: '
                              f'{tuple(t.shape)} vs {tuple(s.shape)}')
         if t.is_floating_point() and s.dtype == t.dtype:
-            lerp_t.append(t)
-            lerp_s.append(s.detach())
+            ema_t.append(t)
+            ema_s.append(s.detach())
         else:  # mixed dtypes: the plain in-place update
             t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
-    if lerp_t:
-        torch._foreach_lerp_(lerp_t, lerp_s, 1.0 - decay)
-    if t_bufs:
-        torch._foreach_copy_(t_bufs, s_bufs)
+    if ema_t:
+        torch._foreach_mul_(ema_t, decay)
+        torch._foreach_add_(ema_t, ema_s, alpha=1.0 - decay)
+    for t, s in zip(t_bufs, s_bufs):
+        t.copy_(s)
 
 
 class EMATeacher(nn.Module):
