@@ -10,6 +10,7 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from conftest import REPO_ROOT
 from mmengine.optim import build_optim_wrapper
 
@@ -17,7 +18,7 @@ import mmmgc.engine.per_param_clip_optim_wrapper as clip_mod
 import mmmgc.models.utils.ema as ema_mod
 from mmmgc.engine import clip_grad_norm_per_param_
 from mmmgc.models.heads.mugs_group_head import MugsWeightNormLinear
-from mmmgc.models.utils import ema_update_
+from mmmgc.models.utils import ema_update_, mugs_topk_neighbours
 
 
 @torch.no_grad()
@@ -28,6 +29,23 @@ def reference_ema_update_(teacher, student, decay):
         t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
     for t, s in zip(teacher.buffers(), student.buffers()):
         t.copy_(s)
+
+
+@torch.no_grad()
+def reference_topk_neighbours(query, bank, k):
+    """Normalise the query and a copy of the whole bank, then top-k."""
+    sim = F.normalize(query, dim=1) @ F.normalize(bank, dim=1).t()
+    return bank[sim.topk(k, dim=1).indices]
+
+
+def test_neighbour_search_scales_by_row_norms_with_the_same_result():
+    g = torch.Generator().manual_seed(3)
+    bank = torch.randn(4096, 64, generator=g) * torch.rand(
+        4096, 1, generator=g) * 5
+    bank[100:110] = 0  # never-written rows of a zero-initialised buffer
+    query = torch.randn(16, 64, generator=g)
+    fast = mugs_topk_neighbours(query, bank, k=8)
+    assert torch.equal(fast, reference_topk_neighbours(query, bank, 8))
 
 
 @torch.no_grad()
