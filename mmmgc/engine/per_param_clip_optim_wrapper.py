@@ -27,13 +27,16 @@ def clip_grad_norm_per_param_(params: Iterable[torch.nn.Parameter],
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return 0
+    # one fused norm over all gradients, one host sync for the clipped
+    # indices, and a fused multiply of the clipped gradients only (the
+    # others would be multiplied by exactly 1)
     norms = torch.stack([n.float() for n in torch._foreach_norm(grads)])
     coef = max_norm / (norms + 1e-6)
-    clip = coef < 1
-    scale = torch.where(clip, coef, torch.ones_like(coef))
-    torch._foreach_mul_(grads, [s.to(g.dtype) for s, g in zip(
-        scale.unbind(), grads)])
-    return int(clip.sum())
+    clipped = (coef < 1).nonzero().flatten().tolist()
+    if clipped:
+        torch._foreach_mul_([grads[i] for i in clipped],
+                            [coef[i].to(grads[i].dtype) for i in clipped])
+    return len(clipped)
 
 
 def clip_wrapper_params_(wrapper) -> int:

@@ -16,8 +16,10 @@ crops, the momentum encoder on the 2 teacher crops, MoCo v3's InfoNCE for
 every (teacher crop, other student crop) pair, averaged; the backbone (a
 tiny ViT from the MoCo v3 demo config), optimiser and batch are the same.
 The two ``train_step`` calls alternate so that load from other processes
-hits both alike. :func:`mugs_step_time` is what
-``tools/benchmarks/step_time.py`` calls for its Mugs section.
+hits both alike. ``tools/benchmarks/step_time.py`` (through
+``bench_models.py``) uses :func:`mocov3_multicrop_loss` for its Mugs rows,
+at the demo and the ViT-S/16 scale, with FLOP ratios; this script remains
+for its ``--queue-length`` and ``--aggregator-depth`` variants of the demo.
 """
 import argparse
 import copy

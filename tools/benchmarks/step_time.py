@@ -1,164 +1,248 @@
-"""MGC train-step time against mmpretrain's MoCo v3 (a benchmark, not a test).
+"""Train-step time of MGC and Mugs against mmpretrain's MoCo v3 on the same
+backbone, crops and batch, next to their ratio of arithmetic (a benchmark,
+not a test).
 
-    python tools/benchmarks/step_time.py [--mgc configs/mgc/mgc_demo.py]
-        [--mocov3 configs/mocov3/mocov3_vit-tiny-p8_demo.py]
-        [--iters 20] [--warmup 3] [--threads 1] [--device cpu|cuda]
-        [--clock auto|cpu|wall]
+    python tools/benchmarks/step_time.py [--scale demo|vits]
+        [--methods mgc mugs] [--batch-size N] [--rounds 3] [--iters 5]
+        [--warmup 1] [--optimizer config|loop|foreach|fused]
+        [--breakdown] [--profile] [--no-memory] [--extras]
+        [--threads 1] [--device cpu|cuda] [--clock auto|cpu|wall]
 
-Both models come from their configs (the same tiny ViT, batch and
-optimiser); one batch of real pipeline output is made for each, and then
-their ``train_step`` calls (data preprocessor, forward, backward, optimiser
-step, EMA update) alternate, so that load from other processes hits both
-alike. Prints the median step times, their ratio (goal <= 1.10) and the
-share of the MGC step spent in correspondence targets, query sampling, key
-selection and target gathering (``MGC.compute_pairs``; goal <= 2 %).
-Then, for MGC, MoCo v3 and Mugs (each with its demo recipe), the peak
-memory of their first two steps (each in a fresh process), and
-``correspondence_targets`` timed against a per-cell Python reference on the
-same boxes (``step_time_extras.py``).
+For each method (models, batches and baselines: ``bench_models.py``):
 
-On a CPU shared with other jobs, wall-clock times swing with their load;
-the default clock there is the process CPU time (``time.process_time``)
-with one thread, which only counts this process's own work. On a GPU the
-clock is the wall clock with ``torch.cuda.synchronize()`` around each step.
+- **time ratio**: median step time of the method / of MoCo v3. The two
+  ``train_step`` calls alternate, so that load from other processes hits
+  both alike; ``--rounds`` independent rounds of ``--iters`` steps each
+  give one ratio each; the report gives their median and spread (min-max).
+- **FLOP ratio**: FLOPs of one train step of each (forward, backward and
+  optimiser), counted by ``torch.utils.flop_counter.FlopCounterMode``.
+  This is the floor a perfect implementation would reach.
+- **time / FLOP** = time ratio / FLOP ratio (1.0: the method costs exactly
+  its arithmetic, relative to MoCo v3).
+- images per second and the peak memory of the first two train steps per
+  process (each model in a fresh process; ``step_time_extras.PeakMemory``).
+
+``--breakdown`` times the step's fixed cost, the work outside the forward
+and backward passes (EMA, optimiser step with clipping, zero_grad, queue
+and centre updates), for the method and for MoCo v3; ``--profile`` prints
+``torch.profiler``'s most expensive operators of one method step.
+``--extras`` (demo scale) adds ``correspondence_targets`` against its
+per-cell Python reference (``step_time_extras.py``).
+
+On a CPU shared with other jobs the default clock is the process CPU time
+(``time.process_time``) with one thread, which only counts this process's
+own work; on a GPU it is the wall clock with ``torch.cuda.synchronize()``
+around each step. ``--optimizer`` sets AdamW's implementation alike for
+the method and MoCo v3 (``config``: as each config says).
 """
 import argparse
-import copy
+import json
+import os
+import os.path as osp
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
 
+HERE = osp.dirname(osp.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
 
-def parse_args():
+from bench_models import (OPTIMIZER_IMPLS, REPO, SCALES,  # noqa: E402
+                          Bench, fixed_cost_breakdown, now)
+
+
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--mgc', default='configs/mgc/mgc_demo.py')
-    p.add_argument('--mocov3',
-                   default='configs/mocov3/mocov3_vit-tiny-p8_demo.py')
-    p.add_argument('--mugs', default='configs/mugs/mugs_demo.py',
-                   help="Mugs section (tools/benchmarks/mugs_step_time.py); "
-                   "'' skips it")
-    p.add_argument('--iters', type=int, default=20)
-    p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--scale', default='demo', choices=sorted(SCALES))
+    p.add_argument('--methods', nargs='*', default=['mgc', 'mugs'],
+                   choices=['mgc', 'mugs'])
+    p.add_argument('--batch-size', type=int, default=None,
+                   help='default: the config\'s (demo), 4 (vits)')
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--iters', type=int, default=5,
+                   help='timed steps of each model per round')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--optimizer', default='fused', choices=OPTIMIZER_IMPLS,
+                   help='AdamW implementation, alike for both models')
+    p.add_argument('--aggregator-depth', type=int, default=None,
+                   help='Mugs: default the config\'s (2, the paper)')
+    p.add_argument('--empty-buffers', action='store_true',
+                   help='Mugs: time with the fresh, empty neighbour buffers '
+                   '(default: filled, as in the steady state of a run)')
+    p.add_argument('--breakdown', action='store_true')
+    p.add_argument('--profile', action='store_true')
+    p.add_argument('--no-memory', action='store_true')
+    p.add_argument('--no-flops', action='store_true')
+    p.add_argument('--extras', action='store_true')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--clock', default='auto', choices=['auto', 'cpu', 'wall'],
                    help="auto: 'cpu' on the CPU, 'wall' on a GPU")
-    p.add_argument('--batch-size', type=int, default=None,
-                   help='defaults to each config\'s train batch size')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available()
                    else 'cpu')
-    return p.parse_args()
+    p.add_argument('--memory-of', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--json', default=None,
+                   help='also write the results to this JSON file')
+    return p.parse_args(argv)
 
 
-def build(cfg_path, batch_size, device):
-    from mmengine.config import Config
-    from mmengine.dataset import default_collate
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import DefaultScope
-    from mmpretrain.registry import DATASETS, MODELS
+def memory_subprocess(args, method: str, which: str) -> dict:
+    """Peak memory of the first 2 train steps of one model, in a fresh
+    process (see ``step_time_extras.step_memory``)."""
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536',
+               OMP_NUM_THREADS=str(args.threads),
+               PYTHONPATH=os.pathsep.join(
+                   [REPO, os.environ.get('PYTHONPATH', '')]))
+    cmd = [sys.executable, osp.abspath(__file__), '--memory-of',
+           f'{method}:{which}', '--scale', args.scale, '--device',
+           args.device, '--optimizer', args.optimizer, '--threads',
+           str(args.threads)]
+    if args.empty_buffers:
+        cmd.append('--empty-buffers')
+    if args.batch_size:
+        cmd += ['--batch-size', str(args.batch_size)]
+    if args.aggregator_depth is not None:
+        cmd += ['--aggregator-depth', str(args.aggregator_depth)]
+    out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
+                         text=True)
+    lines = [x for x in out.stdout.splitlines() if x.startswith('{')]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f'memory of {method}:{which} failed:\n'
+                           f'{out.stderr[-2000:]}')
+    return json.loads(lines[-1])
 
-    cfg = Config.fromfile(cfg_path)
-    DefaultScope.get_instance(f'bench-{time.time()}',
-                              scope_name=cfg.get('default_scope',
-                                                 'mmpretrain'))
-    bs = batch_size or cfg.train_dataloader.batch_size
-    ds = DATASETS.build(cfg.train_dataloader.dataset)
-    batch = default_collate([ds[i] for i in range(bs)])
-    model = MODELS.build(cfg.model).to(device)
-    model.init_weights()
-    model.train()
-    ow = build_optim_wrapper(model, cfg.optim_wrapper)
-    return model, ow, batch
+
+def memory_of(args) -> None:
+    from step_time_extras import PeakMemory
+    method, which = args.memory_of.split(':')
+    bench = Bench(method, args.scale, args.batch_size, args.device,
+                  args.optimizer, aggregator_depth=args.aggregator_depth,
+                  fill_buffers=not args.empty_buffers)
+    other = 'mocov3' if which == 'method' else 'method'
+    del bench.models[other], bench.wrappers[other], bench.step[other]
+    with PeakMemory(args.device) as meter:
+        for _ in range(2):
+            bench.step[which]()
+    print(json.dumps(dict(peak_mib=meter.peak_mib, method=meter.method)))
 
 
-def main():
-    args = parse_args()
+def time_rounds(bench: Bench, args, clock):
+    """Per round: median step times of both models (alternating) and their
+    ratio."""
+    for _ in range(args.warmup):
+        bench.timed('method', clock)
+        bench.timed('mocov3', clock)
+    rounds = []
+    for _ in range(args.rounds):
+        t_m, t_b = [], []
+        for _ in range(args.iters):
+            t_m.append(bench.timed('method', clock))
+            t_b.append(bench.timed('mocov3', clock))
+        m, b = statistics.median(t_m), statistics.median(t_b)
+        rounds.append(dict(method_s=m, mocov3_s=b, ratio=m / b))
+    return rounds
+
+
+def main(argv=None):
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    import mmmgc  # noqa: F401
-    from mmengine.logging import MMLogger
-    from mmmgc.models.selfsup import MGC
-    from mmengine.logging import MessageHub
-    MMLogger.get_instance('mmengine', log_level='ERROR')
-    # both EMA schedules read these (outside a Runner nobody fills them in)
-    hub = MessageHub.get_current_instance()
-    hub.update_info('iter', 0)
-    hub.update_info('max_iters', 1000)
-    device = torch.device(args.device)
+    if args.memory_of:
+        memory_of(args)
+        return
     clock_name = args.clock
     if clock_name == 'auto':
-        clock_name = 'wall' if device.type == 'cuda' else 'cpu'
+        clock_name = 'wall' if args.device.startswith('cuda') else 'cpu'
     clock = time.perf_counter if clock_name == 'wall' else time.process_time
-
-    def sync():
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-
-    pair_time = [0.0]
-    original = MGC.compute_pairs
-
-    def timed_pairs(self, *a, **k):
-        sync()
-        t0 = clock()
-        out = original(self, *a, **k)
-        sync()
-        pair_time[0] += clock() - t0
-        return out
-
-    MGC.compute_pairs = timed_pairs
-    torch.manual_seed(0)
-    mgc, mgc_ow, mgc_batch = build(args.mgc, args.batch_size, device)
-    moco, moco_ow, moco_batch = build(args.mocov3, args.batch_size, device)
-
-    def step(model, ow, batch):
-        b = copy.copy(batch)
-        sync()
-        t0 = clock()
-        model.train_step(b, ow)
-        sync()
-        return clock() - t0
-
-    t_mgc, t_moco, t_pairs = [], [], []
-    for i in range(args.warmup + args.iters):
-        pair_time[0] = 0.0
-        a = step(mgc, mgc_ow, mgc_batch)
-        p = pair_time[0]
-        b = step(moco, moco_ow, moco_batch)
-        if i >= args.warmup:
-            t_mgc.append(a)
-            t_pairs.append(p)
-            t_moco.append(b)
-    med_mgc = statistics.median(t_mgc)
-    med_moco = statistics.median(t_moco)
-    share = sum(t_pairs) / sum(t_mgc)
-    bs = len(mgc_batch['data_samples'])
-    print(f'device={device.type} threads={args.threads} batch={bs} '
-          f'iters={args.iters} clock={clock_name}')
-    print(f'MGC     step: median {med_mgc * 1e3:8.1f} ms  ({args.mgc})')
-    print(f'MoCo v3 step: median {med_moco * 1e3:8.1f} ms  ({args.mocov3})')
-    print(f'ratio MGC / MoCo v3 = {med_mgc / med_moco:.3f}  (goal <= 1.10)')
-    print(f'share of MGC step in targets + sampling = {100 * share:.2f} % '
-          f'({1e3 * statistics.median(t_pairs):.2f} ms/step; goal <= 2 %)')
-    # issue 7: peak memory of one step per method (each with its demo
-    # recipe, same tiny ViT and batch), and correspondence_targets against a
-    # per-cell Python reference (tools/benchmarks/step_time_extras.py)
-    from step_time_extras import (compare_targets, print_targets_report,
-                                  step_memory_subprocess)
-    runs = dict(MGC=args.mgc, MoCov3=args.mocov3)
-    if args.mugs:
-        runs['Mugs'] = args.mugs
-    for name, cfg_path in runs.items():  # each in a fresh process
-        m = step_memory_subprocess(cfg_path, args.batch_size,
-                                   device=args.device, threads=args.threads)
-        print(f'{name:7s} peak memory of the first 2 steps: '
-              f'+{m["peak_mib"]:7.1f} MiB above model + batch '
-              f'({m["method"]}; batch {m["batch"]}; {cfg_path})')
-    print_targets_report(compare_targets(bs, iters=args.iters), bs)
-    if args.mugs:  # Mugs vs multi-crop MoCo v3 on the same 2 + 10 crops
-        from mugs_step_time import mugs_step_time, print_report
-        print_report(
-            mugs_step_time(args.mugs, args.mocov3, iters=args.iters,
-                           warmup=args.warmup, device=args.device),
-            args.mugs)
+    load = os.getloadavg() if hasattr(os, 'getloadavg') else None
+    print(f'{now()}  device={args.device} threads={args.threads} '
+          f'scale={args.scale} clock={clock_name} optimizer={args.optimizer}'
+          f' rounds={args.rounds} iters={args.iters}'
+          + (f'  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}'
+             if load else ''))
+    results = {}
+    for name in args.methods:
+        bench = Bench(name, args.scale, args.batch_size, args.device,
+                      args.optimizer, aggregator_depth=args.aggregator_depth,
+                      fill_buffers=not args.empty_buffers)
+        label = dict(mgc='MGC', mugs='Mugs')[name]
+        base = 'two-view MoCo v3' if name == 'mgc' else \
+            'multi-crop MoCo v3 (same crops)'
+        print(f'\n== {label} vs {base}: {bench.config}, batch '
+              f'{bench.batch_size}, {bench.num_crops} crops per image')
+        res = dict(batch=bench.batch_size, crops=bench.num_crops,
+                   config=bench.config)
+        if not args.no_flops:
+            f_m, f_b = bench.flops('method'), bench.flops('mocov3')
+            res.update(method_gflops=f_m / 1e9, mocov3_gflops=f_b / 1e9,
+                       flop_ratio=f_m / f_b)
+        rounds = time_rounds(bench, args, clock)
+        ratios = [r['ratio'] for r in rounds]
+        t_m = statistics.median(r['method_s'] for r in rounds)
+        t_b = statistics.median(r['mocov3_s'] for r in rounds)
+        res.update(rounds=rounds, ratio=statistics.median(ratios),
+                   ratio_min=min(ratios), ratio_max=max(ratios),
+                   method_ms=1e3 * t_m, mocov3_ms=1e3 * t_b,
+                   method_img_s=bench.batch_size / t_m,
+                   mocov3_img_s=bench.batch_size / t_b)
+        if 'flop_ratio' in res:
+            res['time_per_flop'] = res['ratio'] / res['flop_ratio']
+        print(f'{label:4s} step: median {res["method_ms"]:9.1f} ms  '
+              f'({res["method_img_s"]:.2f} img/s)')
+        print(f'MoCo v3 step: median {res["mocov3_ms"]:9.1f} ms  '
+              f'({res["mocov3_img_s"]:.2f} img/s)')
+        print(f'time ratio {res["ratio"]:.3f} (rounds: '
+              + ', '.join(f'{r:.3f}' for r in ratios)
+              + f'; spread {res["ratio_min"]:.3f}-{res["ratio_max"]:.3f})')
+        if 'flop_ratio' in res:
+            print(f'FLOP ratio {res["flop_ratio"]:.3f} ('
+                  f'{res["method_gflops"]:.1f} / {res["mocov3_gflops"]:.1f}'
+                  f' GFLOP per step); time / FLOP {res["time_per_flop"]:.3f}'
+                  f' (spread {res["ratio_min"] / res["flop_ratio"]:.3f}-'
+                  f'{res["ratio_max"] / res["flop_ratio"]:.3f})')
+        if args.breakdown:
+            for which in ('method', 'mocov3'):
+                br = fixed_cost_breakdown(bench, which, max(args.iters, 1),
+                                          clock)
+                res[f'{which}_breakdown_ms'] = {
+                    k: 1e3 * v for k, v in br.items()}
+                who = label if which == 'method' else 'MoCo v3'
+                print(f'{who:7s} step {1e3 * br["total"]:8.1f} ms = forward '
+                      f'{1e3 * br["forward"]:8.1f} + backward '
+                      f'{1e3 * br["backward"]:8.1f} + fixed '
+                      f'{1e3 * br["fixed"]:7.1f} (EMA {1e3 * br["ema"]:.1f}'
+                      f', optimiser {1e3 * br["optimizer"]:.1f}, zero_grad '
+                      f'{1e3 * br["zero_grad"]:.1f}, queues/centre '
+                      f'{1e3 * br["queues"]:.1f}); forward includes pairs '
+                      f'{1e3 * br["pairs"]:.1f}, neighbour search '
+                      f'{1e3 * br["neighbours"]:.1f}')
+        if args.profile:
+            from torch.profiler import ProfilerActivity, profile
+            acts = [ProfilerActivity.CPU]
+            if args.device.startswith('cuda'):
+                acts.append(ProfilerActivity.CUDA)
+            with profile(activities=acts) as prof:
+                bench.step['method']()
+            print(prof.key_averages().table(
+                sort_by='self_cpu_time_total', row_limit=25))
+        del bench
+        if not args.no_memory:
+            for which in ('method', 'mocov3'):
+                m = memory_subprocess(args, name, which)
+                res[f'{which}_peak_mib'] = m['peak_mib']
+            print(f'peak memory of the first 2 steps (per process, above '
+                  f'model + batch): {label} +{res["method_peak_mib"]:.1f} '
+                  f'MiB, MoCo v3 +{res["mocov3_peak_mib"]:.1f} MiB')
+        results[name] = res
+    if args.extras and args.scale == 'demo':
+        from step_time_extras import compare_targets, print_targets_report
+        print_targets_report(compare_targets(64, iters=20), 64)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(date=now(), load=load, args=vars(args),
+                           results=results), f, indent=1)
+    return results
 
 
 if __name__ == '__main__':

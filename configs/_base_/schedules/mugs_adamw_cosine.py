@@ -9,7 +9,14 @@ optim_wrapper = dict(
     type='PerParamClipOptimWrapper',
     max_norm=3.0,
     optimizer=dict(
-        type='AdamW', lr=1.6e-3, betas=(0.9, 0.999), weight_decay=0.04),
+        type='AdamW',
+        lr=1.6e-3,
+        betas=(0.9, 0.999),
+        weight_decay=0.04,
+        # one fused kernel per step instead of a loop of element-wise ops
+        # over ~60M parameters (CPU and CUDA; same update to float
+        # rounding)
+        fused=True),
     paramwise_cfg=dict(
         norm_decay_mult=0.0,
         bias_decay_mult=0.0,

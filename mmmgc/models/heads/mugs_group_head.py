@@ -62,8 +62,10 @@ class MugsWeightNormLinear(nn.Module):
         self.frozen = False
 
     def weight(self) -> Tensor:
-        return self.weight_g * self.weight_v / self.weight_v.norm(
-            dim=1, keepdim=True)
+        # the per-row factor g / ||v|| first: one pass over the
+        # (out, in) matrix forward and backward instead of two
+        return self.weight_v * (self.weight_g /
+                                self.weight_v.norm(dim=1, keepdim=True))
 
     def drop_grads_(self) -> bool:
         """While ``frozen``, set the gradients of ``weight_v`` and

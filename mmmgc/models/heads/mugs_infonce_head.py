@@ -18,6 +18,29 @@ from ..utils import FeatureQueue, build_mlp
 from ..utils.mugs_pairing import PAIR_WEIGHTINGS, mugs_pair_weights
 
 
+class _NegativesLogSumExp(torch.autograd.Function):
+    """``logsumexp_k(p . q_k / tau)`` over the negatives ``q``, with its
+    gradient with respect to ``p``, ``softmax(p q^T / tau) q / tau``,
+    computed in the forward pass: the same product that the backward pass
+    of the plain expression computes, done earlier. Nothing refers to ``q``
+    afterwards, so the queue needs no snapshot (a copy of the whole queue
+    each step) to survive its in-place update before the backward pass, and
+    the ``(n, K)`` logits are not kept for it either."""
+
+    @staticmethod
+    def forward(ctx, p: Tensor, q: Tensor, temperature: float) -> Tensor:
+        logits = p @ q.t() / temperature
+        lse = torch.logsumexp(logits, dim=-1)
+        weights = torch.exp(logits.sub_(lse.unsqueeze(-1)))  # softmax
+        ctx.save_for_backward((weights @ q).div_(temperature))
+        return lse
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        jacobian, = ctx.saved_tensors
+        return grad.unsqueeze(-1) * jacobian, None, None
+
+
 def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor,
                              negatives: Tensor,
                              temperature: float) -> Tensor:
@@ -27,13 +50,16 @@ def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor,
     ``-log(exp(p.z / tau) / (exp(p.z / tau) + sum_q exp(p.q / tau)))`` where
     ``p = preds[s, b]``, ``z = targets[t, b]`` and ``q`` runs over the
     negatives (paper eqs. 1 and 3). The log-sum-exp over the negatives is
-    computed once per student crop and shared by all teacher crops.
+    computed once per student crop and shared by all teacher crops, and
+    with its gradient already (see :class:`_NegativesLogSumExp`), so
+    ``negatives`` may be the live queue: it is not read again in the
+    backward pass.
 
     Args:
         preds (Tensor): ``(S, B, C)`` L2-normalised student predictions.
         targets (Tensor): ``(T, B, C)`` L2-normalised teacher targets
             (detached).
-        negatives (Tensor): ``(K, C)`` queue snapshot (detached).
+        negatives (Tensor): ``(K, C)`` queue (detached).
         temperature (float): ``tau``.
 
     Returns:
@@ -43,7 +69,10 @@ def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor,
         p = preds.float()
         z = targets.detach().float()
         q = negatives.detach().float()
-        lse_neg = torch.logsumexp(p @ q.t() / temperature, dim=-1)  # (S, B)
+        if torch.is_grad_enabled() and p.requires_grad:
+            lse_neg = _NegativesLogSumExp.apply(p, q, temperature)
+        else:
+            lse_neg = torch.logsumexp(p @ q.t() / temperature, dim=-1)
         pos = torch.einsum('tbc,sbc->tsb', z, p) / temperature  # (T, S, B)
         loss = torch.logaddexp(lse_neg.unsqueeze(0), pos) - pos
         return loss.mean(dim=-1)
@@ -146,7 +175,9 @@ class MugsInfoNCEHead(BaseModule):
         num_local = preds.shape[0] - num_global
         weights = mugs_pair_weights(num_global, num_local,
                                     self.pair_weighting).to(preds.device)
-        losses = mugs_infonce_loss_matrix(preds, targets, self.queue.get(),
+        # the live queue, no snapshot: the loss does not read it again in
+        # the backward pass, after :meth:`enqueue` has written to it
+        losses = mugs_infonce_loss_matrix(preds, targets, self.queue.queue,
                                           self.temperature)
         return (losses * weights).sum()
 

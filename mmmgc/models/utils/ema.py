@@ -40,12 +40,46 @@ def cosine_decay(step: int, max_steps: int, base: float = 0.996,
 def ema_update_(teacher: nn.Module, student: nn.Module, decay: float) -> None:
     """In place: ``teacher = decay * teacher + (1 - decay) * student`` for
     floating-point parameters; buffers (BN statistics, counters) are copied
-    from the student."""
+    from the student.
+
+    The parameters are updated with two fused ``torch._foreach_*`` calls
+    over all of them instead of a Python loop of ``mul_`` + ``add_`` per
+    tensor: the same element-wise operations in the same order, so the
+    result is bit for bit the loop's. (``torch._foreach_lerp_`` would read
+    the teacher once instead of twice, but rounds differently, and AdamW
+    turns any rounding change into visible differences of the parameters
+    whose gradient is pure rounding noise.) The buffers (few and small) are
+    copied one by one. Parameters and buffers are paired in registration
+    order, so teacher and student must have the same structure.
+
+    Args:
+        teacher (nn.Module): Updated in place.
+        student (nn.Module): The source; its parameters are read detached.
+        decay (float): Weight of the old teacher value, in ``[0, 1]``.
+    """
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f'EMA decay must be in [0, 1], got {decay}')
-    for t, s in zip(teacher.parameters(), student.parameters()):
-        t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
-    for t, s in zip(teacher.buffers(), student.buffers()):
+    t_params, s_params = list(teacher.parameters()), list(student.parameters())
+    t_bufs, s_bufs = list(teacher.buffers()), list(student.buffers())
+    if len(t_params) != len(s_params) or len(t_bufs) != len(s_bufs):
+        raise ValueError(
+            'ema_update_: teacher and student differ in structure ('
+            f'{len(t_params)} vs {len(s_params)} parameters, {len(t_bufs)} '
+            f'vs {len(s_bufs)} buffers)')
+    ema_t, ema_s = [], []
+    for t, s in zip(t_params, s_params):
+        if t.shape != s.shape:
+            raise ValueError(f'ema_update_: parameter shapes differ: '
+                             f'{tuple(t.shape)} vs {tuple(s.shape)}')
+        if t.is_floating_point() and s.dtype == t.dtype:
+            ema_t.append(t)
+            ema_s.append(s.detach())
+        else:  # mixed dtypes: the plain in-place update
+            t.mul_(decay).add_(s.detach(), alpha=1.0 - decay)
+    if ema_t:
+        torch._foreach_mul_(ema_t, decay)
+        torch._foreach_add_(ema_t, ema_s, alpha=1.0 - decay)
+    for t, s in zip(t_bufs, s_bufs):
         t.copy_(s)
 
 
