@@ -29,6 +29,7 @@ from downstream_data import make_ade20k, make_coco  # noqa: E402
 from test_davis_tool import write_davis  # noqa: E402
 from test_pose import write_coco_keypoints  # noqa: E402
 
+from mmmgc.checkpoint import load_checkpoint_file  # noqa: E402
 from mmmgc.reproduce import StepFailed, write_results  # noqa: E402
 
 DEMO = 'configs/mgc/mgc_demo.py'
@@ -277,10 +278,10 @@ def test_reproduce_chain_end_to_end(tmp_path):
     assert 'train_cfg.max_epochs=2 --resume' in pre_log
     assert 'resumed epoch: 1' in pre_log
     assert (pre / 'epoch_1.pth').stat().st_mtime_ns == first
-    final = torch.load(pre / 'epoch_2.pth', weights_only=False)
+    final = load_checkpoint_file(str(pre / 'epoch_2.pth'))
     assert final['meta']['epoch'] == 2
-    exported = torch.load(work / 'export' / 'backbone.pth',
-                          weights_only=False)['state_dict']
+    exported = load_checkpoint_file(
+        str(work / 'export' / 'backbone.pth'))['state_dict']
     for k, v in exported.items():
         assert torch.equal(v, final['state_dict'][k]), k
     # each downstream run loaded the exported file strictly

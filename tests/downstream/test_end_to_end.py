@@ -12,6 +12,8 @@ import torch
 from downstream_cfg import load_tiny
 from downstream_fixtures import synthetic_data  # noqa: F401
 
+from mmmgc.checkpoint import load_checkpoint_file
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MGC_DEMO = 'configs/mgc/mgc_demo.py'
 MOCOV3_DEMO = 'configs/mocov3/mocov3_vit-tiny-p8_demo.py'
@@ -46,7 +48,7 @@ def test_pretrain_export_check_finetune(tmp_path,
          'default_hooks.checkpoint.interval=1')
     ckpt = pre_dir / 'epoch_1.pth'
     assert ckpt.exists()
-    state = torch.load(ckpt, weights_only=False)['state_dict']
+    state = load_checkpoint_file(str(ckpt))['state_dict']
     demo_bb = Config.fromfile(osp.join(REPO_ROOT, demo)).model.backbone
 
     # 2. export the momentum (teacher) backbone
@@ -54,7 +56,7 @@ def test_pretrain_export_check_finetune(tmp_path,
     out = _run('tools/model_converters/extract_backbone.py', str(ckpt),
                str(exported), '--source', 'momentum').stdout
     assert 'momentum branch' in out
-    exp = torch.load(exported, weights_only=False)
+    exp = load_checkpoint_file(str(exported))
     prefix = exp['meta']['source_prefix']
     assert prefix != 'backbone.' and exp['meta']['source_branch'] == \
         'momentum'
@@ -88,8 +90,8 @@ def test_pretrain_export_check_finetune(tmp_path,
         assert re.search(r'strict pretrained load: \d+ tensors loaded', log)
         final = tmp_path / tag / ('epoch_1.pth' if tag == 'det' else
                                   'iter_2.pth')
-        trained = torch.load(final, weights_only=False)['state_dict']
-        assert torch.load(final, weights_only=False)['meta']['iter'] == 2
+        trained = load_checkpoint_file(str(final))['state_dict']
+        assert load_checkpoint_file(str(final))['meta']['iter'] == 2
         for k, v in exp['state_dict'].items():
             assert torch.allclose(trained[k], v, atol=1e-4), k
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from conftest import tiny_vit_arch
 
+from mmmgc.checkpoint import load_checkpoint_file
 from mmmgc.models.utils.ema import EMATeacher
 from mmmgc.models.utils.vit_convert import (ViTKeyError,
                                             mmpretrain_to_timm_vit,
@@ -71,7 +72,7 @@ def mm_vit(layer_scale: float = 0., **kwargs) -> nn.Module:
 
 
 def _load_converted(path: str, **kwargs) -> nn.Module:
-    ckpt = torch.load(path, weights_only=False)
+    ckpt = load_checkpoint_file(str(path))
     sd = ckpt['state_dict']
     assert all(k.startswith('backbone.') for k in sd)
     vit = mm_vit(**kwargs)
