@@ -178,7 +178,8 @@ def train(cfg_path: str, work_dir: str, *args: str) -> str:
 
 
 def load_ckpt(path: str) -> dict:
-    return torch.load(path, map_location='cpu', weights_only=False)
+    from mmmgc.checkpoint import load_checkpoint_file
+    return load_checkpoint_file(str(path))
 
 
 def assert_state_equal(a: dict, b: dict, what: str = '') -> None:

@@ -21,6 +21,8 @@ import torch.multiprocessing as mp
 
 import scaleout_utils as u
 
+from mmmgc.checkpoint import load_checkpoint_file
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('scaleout_equiv')]
 
 B = 2  # per rank
@@ -168,8 +170,8 @@ def test_two_ranks_equal_one_rank_with_twice_the_batch(tmp_path):
         shapes = _record_logits(model, algo)
         ref_losses = _train(model, _optim(model, cfg), batches)
         ref = _state(model)
-        ranks = [torch.load(tmp_path / f'{algo}_rank{r}.pth',
-                            weights_only=False) for r in (0, 1)]
+        ranks = [load_checkpoint_file(str(tmp_path / f'{algo}_rank{r}.pth'))
+                 for r in (0, 1)]
         for r in ranks:
             # losses are ~30: compare to 1e-5 relative (a few float32 ulps)
             assert r['losses'] == pytest.approx(ref_losses, rel=ATOL), algo
