@@ -42,7 +42,7 @@ def parse_args():
 
 def build_davis_backbone(cfg, checkpoint=None, device='cpu'):
     """The frozen backbone of ``cfg.model``, weights loaded (strictly)."""
-    import mmmgc  # noqa: F401  (registries, torch.load shim)
+    import mmmgc  # noqa: F401  (registries, safe checkpoint loader)
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
     mcfg = cfg.model.copy()

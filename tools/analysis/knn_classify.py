@@ -39,7 +39,7 @@ def parse_args():
 
 def knn_from_config(cfg, checkpoint=None, ks=None, temperature=None):
     """Run the protocol; returns ``{'top1_k20': ..., ...}`` (percent)."""
-    import mmmgc  # noqa: F401  (registries, torch.load shim)
+    import mmmgc  # noqa: F401  (registries, safe checkpoint loader)
     from mmengine.runner import Runner
 
     from mmmgc.evaluation.dataloader_features import (

@@ -34,7 +34,7 @@ def parse_args():
 
 def logreg_from_config(cfg, checkpoint=None):
     """Run the protocol; returns the sweep result (percent)."""
-    import mmmgc  # noqa: F401  (registries, torch.load shim)
+    import mmmgc  # noqa: F401  (registries, safe checkpoint loader)
     from mmengine.runner import Runner
 
     from mmmgc.evaluation.dataloader_features import (
