@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/mgc_vit-small-p16.py',
     '../_base_/datasets/mgc_pretrain_224.py',
     '../_base_/schedules/mgc_adamw-coslr-800e.py',
-    '../_base_/mgc_default_runtime.py',
+    '../_base_/pretrain_runtime.py',
 ]
 train_dataloader = dict(
     batch_size=32, dataset=dict(data_root='data/coco/train2017'))

@@ -16,8 +16,10 @@
 #   one tint, so ImageNet's jitter lets colour alone solve the tasks, and a
 #   224 px blur sigma wipes out a 64 px crop).
 # The paper's recipe is the ImageNet configs next to this one.
-default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
+_base_ = [
+    '../_base_/schedules/mugs_adamw-coslr-800e.py',
+    '../_base_/default_runtime.py'
+]
 
 global_size = 64
 local_size = 32
@@ -130,52 +132,20 @@ model = dict(
 # except the lr: the paper's rule (0.0008 x 64 / 256 = 2e-4) is too small
 # for 480 iterations, so the demo uses 1e-3 as the MoCo v3 demo does.
 lr = 1e-3
-optim_wrapper = dict(
-    type='PerParamClipOptimWrapper',
-    max_norm=3.0,
-    optimizer=dict(
-        type='AdamW',
-        lr=lr,
-        betas=(0.9, 0.999),
-        weight_decay=0.04,
-        fused=True),  # one fused kernel per step (CPU and CUDA)
-    paramwise_cfg=dict(
-        norm_decay_mult=0.0,
-        bias_decay_mult=0.0,
-        flat_decay_mult=0.0,
-        custom_keys={
-            # custom keys bypass the *_decay_mult rules: list the bias too
-            'backbone.patch_embed.projection.weight': dict(lr_mult=0.2),
-            'backbone.patch_embed.projection.bias':
-            dict(lr_mult=0.2, decay_mult=0.0),
-        }))
+optim_wrapper = dict(optimizer=dict(lr=lr))
 warmup_epochs = 1
+# the base's lr warm-up (from 1e-6), lr cosine and weight-decay cosine
+# (0.04 -> 0.1; 0-decay groups stay 0), over max_epochs
 param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=1e-3, end=warmup_epochs),
     dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
+        _base_.param_scheduler[1],
         T_max=max_epochs - warmup_epochs,
-        eta_min=1e-6,
-        by_epoch=True,
         begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingParamScheduler',
-        param_name='weight_decay',
-        eta_min_ratio=0.1 / 0.04,  # 0.04 -> 0.1 (0-decay groups stay 0)
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+        end=max_epochs),
+    dict(_base_.param_scheduler[2], end=max_epochs),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
     # constant 0.04, as the paper's shortest (ViT-S 100 epochs) schedule
     dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.04,
@@ -183,24 +153,9 @@ custom_hooks = [
     dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
 ]
 
+# log every 10 iterations, checkpoint every 5 epochs, keep 2
 default_hooks = dict(
-    runtime_info=dict(type='RuntimeInfoHook'),
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
-)
-log_processor = dict(window_size=10)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, diff_rank_seed=True)
+    logger=dict(interval=10), checkpoint=dict(interval=5, max_keep_ckpts=2))
 # MoCoV3ViT freezes its patch embedding in init_weights(), after the Runner
 # has wrapped the model in DDP (as mmpretrain's MoCo v3 configs do).
 find_unused_parameters = True

@@ -1,58 +1,28 @@
 # Mugs ViT-S/16, 100 epochs, total batch 512 (released: 72.3 kNN / 76.4
 # linear). Teacher temperature constant 0.04; weight decay 0.04 -> 0.2.
-_base_ = [
-    '../_base_/models/mugs_vit-small-p16.py',
-    '../_base_/datasets/mugs_imagenet_multicrop.py',
-    '../_base_/schedules/mugs_adamw_cosine.py',
-    '../_base_/mugs_default_runtime.py',
-]
+# Otherwise the 800-epoch config.
+_base_ = ['./mugs_vit-small-p16_16xb64-800e_in1k.py']
 
 # 8 GPUs x 64 images = a total batch of 512
-train_dataloader = dict(batch_size=64)
-model = dict(
-    data_preprocessor={{_base_.data_preprocessor}},
-    backbone=dict(drop_path_rate=0.1),
-    group_head=dict(norm_last_layer=False))
+lr = 0.0008 * 512 / 256  # the released code's scaling rule
+optim_wrapper = dict(optimizer=dict(lr=lr))
+auto_scale_lr = dict(base_batch_size=512)
 
 max_epochs = 100
-warmup_epochs = 10
-lr = 0.0008 * 512 / 256  # the released code's scaling rule
-optim_wrapper = dict(max_norm=3.0, optimizer=dict(lr=lr, weight_decay=0.04))
+# the base's lr warm-up, lr cosine and weight-decay cosine over max_epochs
 param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / lr),
     dict(
-        type='LinearLR',
-        start_factor=1e-6 / lr,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
+        _base_.param_scheduler[1],
+        T_max=max_epochs - _base_.warmup_epochs,
+        end=max_epochs),
     dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingParamScheduler',
-        param_name='weight_decay',
+        _base_.param_scheduler[2],
         eta_min_ratio=0.2 / 0.04,  # weight decay 0.04 -> 0.2
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+        end=max_epochs),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
-    dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.04,
-         warmup_epochs=0),
-    dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
-    # stop at a NaN/inf loss before the step; count skipped images;
-    # RNG states in checkpoints for an exact --resume
-    dict(type='NonFiniteLossHook'),
-    dict(type='BadImageReportHook'),
-    dict(type='RNGStateHook'),
+    dict(_base_.custom_hooks[0], temp=0.04, warmup_epochs=0),
+    *_base_.custom_hooks[1:],
 ]
-# --auto-scale-lr: another total batch rescales lr linearly
-auto_scale_lr = dict(base_batch_size=512)

@@ -44,3 +44,6 @@ model = dict(
         shared=True,
         temperature=0.1,
         loss=dict(type='MGCSoftTargetLoss', mode='soft')))
+# MoCoV3ViT freezes its sin-cos pos_embed in init_weights(), after the
+# Runner has wrapped the model in DDP (as in mmpretrain's MoCo v3 configs).
+find_unused_parameters = True

@@ -54,21 +54,9 @@ default_hooks = dict(
 randomness = dict(seed=0, diff_rank_seed=True)
 # --------------------------------------------------------------------------
 
-# the method's own schedule, laid over max_epochs
+# the method's own schedule (the demo's warm-up, then cosine over
+# max_epochs)
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-2,
-        by_epoch=True,
-        begin=0,
-        end=1,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - 1,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=1,
-        end=max_epochs,
-        convert_to_iter_based=True)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], T_max=max_epochs - 1, end=max_epochs),
 ]

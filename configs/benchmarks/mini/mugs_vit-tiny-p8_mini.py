@@ -63,30 +63,13 @@ default_hooks = dict(
 randomness = dict(seed=0, diff_rank_seed=True)
 # --------------------------------------------------------------------------
 
-# the method's own schedules, laid over max_epochs
-warmup_epochs = 1
+# the method's own schedules (the demo's warm-up, then lr and weight-decay
+# cosines over max_epochs)
 param_scheduler = [
+    _base_.param_scheduler[0],
     dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingParamScheduler',
-        param_name='weight_decay',
-        eta_min_ratio=0.1 / 0.04,  # 0.04 -> 0.1 (0-decay groups stay 0)
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+        _base_.param_scheduler[1],
+        T_max=max_epochs - _base_.warmup_epochs,
+        end=max_epochs),
+    dict(_base_.param_scheduler[2], end=max_epochs),
 ]

@@ -5,6 +5,6 @@
 # one protocol. The class token starts from its (untrained) pretrained
 # value and is trained here.
 _base_ = [
-    '../../../mugs/benchmarks/classification/'
+    '../../../_base_/benchmarks/'
     'vit-small-p16_ft-ld0.55-8xb128-coslr-200e_in1k.py'
 ]

@@ -5,8 +5,8 @@
 # recipe: SGD lr 0.04 at batch 1024, cosine, 100 epochs, RandAugment +
 # random erasing); the MGC paper and code have no linear protocol.
 _base_ = [
-    '../../../mugs/benchmarks/classification/'
-    'vit-small-p16_linear-last4cls-8xb128-coslr-100e_in1k.py'
+    '../../../_base_/benchmarks/'
+    'vit-small-p16_linear-last4-8xb128-coslr-100e_in1k.py'
 ]
 
 model = dict(backbone=dict(out_type='featmap'))

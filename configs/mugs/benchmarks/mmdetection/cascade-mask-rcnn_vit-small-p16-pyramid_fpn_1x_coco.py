@@ -3,10 +3,11 @@
 # 5, 7, 11 -> 2x ConvTranspose (x4), ConvTranspose (x2), identity, MaxPool
 # (x1/2) -> FPN; three cascade box heads with 4 shared convs + 1 fc
 # (SyncBN), GIoU loss x10 on decoded boxes; DETR-style multi-scale
-# training, single-scale test; AdamW lr 2e-4, wd 0.05 (none on 1-D
-# parameters, pos_embed, cls_token), layer-wise lr decay 0.8; drop path
-# 0.1; 12 epochs, lr x0.1 after epochs 8 and 11 (the paper's appendix says
-# 9 and 11), 500-iteration warm-up; batch 32 (8 GPUs x 4).
+# training (the data set base, shared with the MGC COCO config),
+# single-scale test; AdamW lr 2e-4, wd 0.05 (none on 1-D parameters,
+# pos_embed, cls_token), layer-wise lr decay 0.8; drop path 0.1; 12
+# epochs, lr x0.1 after epochs 8 and 11 (the paper's appendix says 9 and
+# 11), 500-iteration warm-up; batch 32 (8 GPUs x 4).
 # Left as is: the authors' taps have no norm at all; here the last tap goes
 # through the pretrained final norm (the strict loader needs every
 # checkpoint key used). Mixed precision is off unless --amp is given (the
@@ -18,7 +19,7 @@
 # (loaded STRICTLY: any key mismatch stops the run).
 _base_ = [
     'mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py',
-    'mmdet::_base_/datasets/coco_instance.py',
+    '../../../_base_/datasets/coco_instance_detr-aug.py',
     'mmdet::_base_/schedules/schedule_1x.py',
     'mmdet::_base_/default_runtime.py'
 ]
@@ -80,38 +81,8 @@ model = dict(
                      [0.033, 0.033, 0.067, 0.067])
     ]))
 
-# multi-scale augmentation of DETR / Sparse R-CNN
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='RandomChoice',
-        transforms=[[
-            dict(
-                type='RandomChoiceResize',
-                scales=[(s, 1333) for s in range(480, 801, 32)],
-                keep_ratio=True)
-        ],
-                    [
-                        dict(
-                            type='RandomChoiceResize',
-                            scales=[(400, 1333), (500, 1333), (600, 1333)],
-                            keep_ratio=True),
-                        dict(
-                            type='RandomCrop',
-                            crop_type='absolute_range',
-                            crop_size=(384, 600),
-                            allow_negative_crop=True),
-                        dict(
-                            type='RandomChoiceResize',
-                            scales=[(s, 1333) for s in range(480, 801, 32)],
-                            keep_ratio=True)
-                    ]]),
-    dict(type='PackDetInputs')
-]
-train_dataloader = dict(
-    batch_size=4, num_workers=2, dataset=dict(pipeline=train_pipeline))
+# 8 GPUs x 4 images
+train_dataloader = dict(batch_size=4, num_workers=2)
 
 optim_wrapper = dict(
     _delete_=True,

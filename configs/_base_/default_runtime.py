@@ -1,4 +1,7 @@
-# Runtime shared by the Mugs pretraining configs.
+# Runtime shared by every pretraining config (MGC, Mugs, the CPU demos):
+# mmpretrain registry scope, mmmgc's modules, mmengine's default hooks
+# (log every 50 iterations, checkpoint every 10 epochs, keep 3), seed 0.
+# The full-size configs add pretrain_runtime.py on top of this one.
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmmgc'], allow_failed_imports=False)
 default_hooks = dict(
@@ -14,8 +17,6 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
 )
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 log_processor = dict(window_size=10)
 log_level = 'INFO'
 load_from = None
