@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from mmmgc.engine import PerParamClipOptimWrapper, clip_grad_norm_per_param_
 from mmmgc.engine.hooks import (MugsFreezeLastLayerHook,
                                 MugsTeacherTempHook)
+from mmmgc.engine.hooks.mugs_teacher_temp_hook import \
+    mugs_teacher_temperature
 from mmmgc.models.heads import MugsGroupHead, MugsInfoNCEHead
 from mmmgc.models.heads.mugs_group_head import mugs_group_loss_matrix
 from mmmgc.models.heads.mugs_infonce_head import mugs_infonce_loss_matrix
@@ -17,7 +19,6 @@ from mmmgc.models.necks import MugsAggregator
 from mmmgc.models.necks.mugs_aggregator import query_only_block
 from mmmgc.models.utils import (FeatureQueue, mugs_center_update,
                                 mugs_crop_pairs, mugs_pair_weights,
-                                mugs_teacher_temperature,
                                 mugs_topk_neighbours)
 
 

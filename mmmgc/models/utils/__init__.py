@@ -11,7 +11,6 @@ from .mlp import build_mlp
 from .mugs_centering import mugs_center_update
 from .mugs_neighbours import mugs_topk_neighbours
 from .mugs_pairing import mugs_crop_pairs, mugs_pair_weights
-from .mugs_schedules import mugs_teacher_temperature
 from .queue import FeatureQueue
 from .sampling import (all_key_cells, gather_targets, overlapped_key_cells,
                        sample_query_cells)
@@ -27,7 +26,7 @@ __all__ = [
     'concat_all_gather_varsize', 'get_rank', 'get_world_size',
     'is_distributed', 'build_mlp', 'FeatureQueue', 'GlobalBatchNorm1d',
     'batch_norm_1d', 'mugs_center_update', 'mugs_topk_neighbours',
-    'mugs_crop_pairs', 'mugs_pair_weights', 'mugs_teacher_temperature',
+    'mugs_crop_pairs', 'mugs_pair_weights',
     'BackboneCheckpointError', 'StrictPretrainedInitMixin', 'TransferReport',
     'compare_checkpoint', 'load_checkpoint_strict', 'read_state_dict',
     'read_checkpoint',
