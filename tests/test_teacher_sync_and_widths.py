@@ -55,7 +55,7 @@ def _teacher(model):
 
 def _student(model):
     return model._online_pair() if hasattr(model, 'momentum_encoder') \
-        else model._ema_source()
+        else model._teacher_source()
 
 
 def _prefix(model) -> str:

@@ -18,7 +18,8 @@ import mmmgc.engine.per_param_clip_optim_wrapper as clip_mod
 import mmmgc.models.utils.ema as ema_mod
 from mmmgc.engine import clip_grad_norm_per_param_
 from mmmgc.models.heads.mugs_group_head import MugsWeightNormLinear
-from mmmgc.models.utils import ema_update_, mugs_topk_neighbours
+from mmmgc.models.necks import mugs_topk_neighbours
+from mmmgc.models.utils import ema_update_
 
 
 @torch.no_grad()

@@ -34,9 +34,9 @@ def _tiny(cfg):
     m.backbone.patch_size = 8
     m.neck.update(embed_dims=32, num_heads=2, feedforward_channels=64)
     for key in ('instance_head', 'local_group_head'):
-        m[key].update(in_channels=32, hidden_channels=32, out_channels=16,
-                      pred_hidden_channels=32, queue_length=40)
-    m.group_head.update(in_channels=32, hidden_channels=32,
+        m[key].update(in_channels=32, hid_channels=32, out_channels=16,
+                      pred_hid_channels=32, queue_length=40)
+    m.group_head.update(in_channels=32, hid_channels=32,
                         bottleneck_channels=16, num_prototypes=30)
     m.neighbour_buffer_length = 40
     crop = [t for t in cfg.train_dataloader.dataset.pipeline

@@ -38,7 +38,7 @@ def _worker(rank, world, port, out):
     model.eval()  # no drop path: the parent recomputes the same tokens
     for step in range(2):
         with torch.no_grad():
-            model.teacher.update(model._ema_source(), 0, 10)
+            model.teacher.update(model._teacher_source(), 0, 10)
             model.loss(_crops(rank, step), _samples(rank))
     out[rank] = {k: v.clone() for k, v in model.state_dict().items()
                  if k.endswith(('queue', 'ptr', 'num_filled', 'center'))}

@@ -66,7 +66,7 @@ def test_gradients_reach_only_the_student_and_teacher_moves():
         [p for p in model.parameters() if p.requires_grad], lr=0.5)
     opt.step()
     before = [p.clone() for p in model.teacher.parameters()]
-    model.teacher.update(model._ema_source(), step=0, max_steps=10)
+    model.teacher.update(model._teacher_source(), step=0, max_steps=10)
     after = list(model.teacher.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(after, before))
     w_t = model.teacher.module.backbone.layers[0].attn.qkv.weight
@@ -159,6 +159,43 @@ def test_loss_weights_are_real_multipliers():
         from mmpretrain.registry import MODELS
         from mugs_fixtures import tiny_mugs_cfg
         MODELS.build(dict(tiny_mugs_cfg(), loss_weights=dict(local=1.)))
+
+
+@pytest.mark.parametrize('key, value, message', [
+    ('base_decay', 0.99, 'model.base_decay was renamed model.ema_decay'),
+    ('end_decay', 1.0, 'model.end_decay was renamed model.ema_end_decay'),
+    ('instance_head.hidden_channels', 48,
+     'model.instance_head.hidden_channels was renamed '
+     'model.instance_head.hid_channels'),
+    ('local_group_head.pred_hidden_channels', 48,
+     'model.local_group_head.pred_hidden_channels was renamed '
+     'model.local_group_head.pred_hid_channels'),
+    ('group_head.pair_weighting', 'uniform',
+     'model.group_head.pair_weighting was renamed '
+     'model.group_head.loss.pair_weighting'),
+    ('neck.depth', 1, 'model.neck.depth was renamed model.neck.num_layers'),
+])
+def test_old_config_keys_fail_naming_the_new_key(key, value, message):
+    from mmpretrain.registry import MODELS
+    from mugs_fixtures import tiny_mugs_cfg
+    cfg = tiny_mugs_cfg()
+    *parents, leaf = key.split('.')
+    sub = cfg
+    for parent in parents:
+        sub[parent] = dict(sub[parent])
+        sub = sub[parent]
+    sub[leaf] = value
+    with pytest.raises(ValueError, match=message.replace('.', r'\.')):
+        MODELS.build(cfg)
+    with pytest.raises(TypeError, match='unexpected'):
+        MODELS.build(dict(tiny_mugs_cfg(), ema_decays=0.9))
+
+
+def test_pretrained_is_a_pretrained_init_cfg():
+    from mmpretrain.registry import MODELS
+    from mugs_fixtures import tiny_mugs_cfg
+    model = MODELS.build(dict(tiny_mugs_cfg(), pretrained='ckpt.pth'))
+    assert model.init_cfg == dict(type='Pretrained', checkpoint='ckpt.pth')
 
 
 def test_bad_inputs_are_clear_errors():

@@ -10,15 +10,16 @@ import torch.nn.functional as F
 from mmmgc.engine import PerParamClipOptimWrapper, clip_grad_norm_per_param_
 from mmmgc.engine.hooks import (MugsFreezeLastLayerHook,
                                 MugsTeacherTempHook)
+from mmmgc.engine.hooks.mugs_teacher_temp_hook import \
+    mugs_teacher_temperature
 from mmmgc.models.heads import MugsGroupHead, MugsInfoNCEHead
-from mmmgc.models.heads.mugs_group_head import mugs_group_loss_matrix
-from mmmgc.models.heads.mugs_infonce_head import mugs_infonce_loss_matrix
-from mmmgc.models.necks import MugsAggregator
-from mmmgc.models.necks.mugs_aggregator import query_only_block
-from mmmgc.models.utils import (FeatureQueue, mugs_center_update,
-                                mugs_crop_pairs, mugs_pair_weights,
-                                mugs_teacher_temperature,
-                                mugs_topk_neighbours)
+from mmmgc.models.heads.mugs_group_head import mugs_center_update
+from mmmgc.models.losses import (MugsGroupLoss, MugsInfoNCELoss,
+                                 mugs_crop_pairs, mugs_group_loss_matrix,
+                                 mugs_infonce_loss_matrix, mugs_pair_weights)
+from mmmgc.models.necks import (MugsAggregator, mugs_topk_neighbours,
+                                query_only_block)
+from mmmgc.models.utils import FeatureQueue
 
 
 # ---------------------------------------------------------------- queue
@@ -203,7 +204,7 @@ def test_group_loss_matrix_equals_soft_cross_entropy():
 
 
 def test_infonce_head_loss_is_weighted_mean_and_queue_untouched():
-    head = MugsInfoNCEHead(8, 16, 4, pred_hidden_channels=16,
+    head = MugsInfoNCEHead(8, 16, 4, pred_hid_channels=16,
                            queue_length=10)
     before = head.queue.get()
     preds = F.normalize(torch.randn(4, 3, 4), dim=-1)  # 2 global, 2 local
@@ -217,6 +218,73 @@ def test_infonce_head_loss_is_weighted_mean_and_queue_untouched():
     assert int(head.queue.num_filled) == 6
 
 
+def test_loss_modules_weight_the_pair_matrix_by_their_pair_weighting():
+    """The registered losses are the pair matrix weighted by
+    ``mugs_pair_weights`` of their own ``pair_weighting``: 2 global and 2
+    local crops, half/half (default) and uniform by hand."""
+    g = torch.Generator().manual_seed(3)
+    preds = F.normalize(torch.randn(4, 3, 8, generator=g), dim=-1)
+    targets = F.normalize(torch.randn(2, 3, 8, generator=g), dim=-1)
+    queue = F.normalize(torch.randn(10, 8, generator=g), dim=-1)
+    m = mugs_infonce_loss_matrix(preds, targets, queue, 0.2)
+    half = 0.5 * (m[0, 1] + m[1, 0]) / 2 + 0.5 * m[:, 2:].mean()
+    uniform = (m[0, 1] + m[1, 0] + m[:, 2:].sum()) / 6
+    assert MugsInfoNCELoss()(preds, targets, queue, 0.2).item() == \
+        pytest.approx(half.item(), rel=1e-6)
+    assert MugsInfoNCELoss('uniform')(preds, targets, queue,
+                                      0.2).item() == pytest.approx(
+                                          uniform.item(), rel=1e-6)
+    s, t, c = (torch.randn(4, 3, 6, generator=g),
+               torch.randn(2, 3, 6, generator=g),
+               torch.randn(1, 6, generator=g))
+    m = mugs_group_loss_matrix(s, t, c, 0.1, 0.04)
+    half = 0.5 * (m[0, 1] + m[1, 0]) / 2 + 0.5 * m[:, 2:].mean()
+    assert MugsGroupLoss()(s, t, c, 0.1, 0.04).item() == pytest.approx(
+        half.item(), rel=1e-6)
+    with pytest.raises(ValueError, match='pair_weighting'):
+        MugsGroupLoss('mean')
+
+
+def test_heads_build_their_loss_from_the_loss_config():
+    head = MugsInfoNCEHead(8, 16, 4, pred_hid_channels=16, queue_length=10,
+                           loss=dict(type='MugsInfoNCELoss',
+                                     pair_weighting='uniform'))
+    assert isinstance(head.loss_module, MugsInfoNCELoss)
+    assert head.loss_module.pair_weighting == 'uniform'
+    group = MugsGroupHead(8, 16, 4, num_prototypes=3)
+    assert isinstance(group.loss_module, MugsGroupLoss)
+    assert group.loss_module.pair_weighting == 'half_global_half_local'
+    # the losses hold no state: the heads' state dicts are unchanged
+    assert not any('loss_module' in k for k in head.state_dict())
+    assert not any('loss_module' in k for k in group.state_dict())
+
+
+@pytest.mark.parametrize('build, message', [
+    (lambda: MugsInfoNCEHead(8, hidden_channels=16),
+     'MugsInfoNCEHead.hidden_channels was renamed '
+     'MugsInfoNCEHead.hid_channels'),
+    (lambda: MugsInfoNCEHead(8, pred_hidden_channels=16),
+     'MugsInfoNCEHead.pred_hidden_channels was renamed '
+     'MugsInfoNCEHead.pred_hid_channels'),
+    (lambda: MugsInfoNCEHead(8, pair_weighting='uniform'),
+     'MugsInfoNCEHead.pair_weighting was renamed '
+     'MugsInfoNCEHead.loss.pair_weighting'),
+    (lambda: MugsGroupHead(8, hidden_channels=16),
+     'MugsGroupHead.hidden_channels was renamed MugsGroupHead.hid_channels'),
+    (lambda: MugsGroupHead(8, pair_weighting='uniform'),
+     'MugsGroupHead.pair_weighting was renamed '
+     'MugsGroupHead.loss.pair_weighting'),
+    (lambda: MugsAggregator(16, 2, 32, depth=1),
+     'MugsAggregator.depth was renamed MugsAggregator.num_layers'),
+])
+def test_old_argument_names_name_the_new_ones(build, message):
+    with pytest.raises(ValueError) as err:
+        build()
+    assert str(err.value) == message
+    with pytest.raises(TypeError, match='unexpected'):
+        MugsGroupHead(8, hid_channel=16)  # a typo is no rename
+
+
 def test_weight_norm_last_layer_rows_have_norm_g():
     head = MugsGroupHead(8, 16, 4, num_prototypes=5)
     w = head.last_layer.weight()
@@ -224,7 +292,7 @@ def test_weight_norm_last_layer_rows_have_norm_g():
 
 
 def test_aggregator_depth_and_output():
-    agg = MugsAggregator(16, 2, 32, depth=1)
+    agg = MugsAggregator(16, 2, 32, num_layers=1)
     assert len(agg.layers) == 1
     assert len(MugsAggregator(16, 2, 32).layers) == 2  # the paper's default
     out = agg(torch.randn(5, 16), torch.randn(5, 3, 16))
@@ -238,7 +306,7 @@ def test_aggregator_query_only_last_block_is_exact(depth):
     """The last block computes token 0 alone; output and every gradient
     equal running all 1 + k tokens through the plain blocks."""
     torch.manual_seed(0)
-    agg = MugsAggregator(16, 2, 32, depth=depth)
+    agg = MugsAggregator(16, 2, 32, num_layers=depth)
     agg.init_weights()
     query = torch.randn(6, 16, requires_grad=True)
     neighbours = torch.randn(6, 4, 16)

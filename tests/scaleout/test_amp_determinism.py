@@ -99,7 +99,7 @@ def test_amp_bf16_on_cpu_matches_fp32_and_keeps_loss_maths_fp32(
     seen = {osp.basename(r[2]) for r in recorder.softmax_inputs}
     expected_files = dict(
         mgc={'mgc_soft_target_loss.py'},
-        mugs={'mugs_group_head.py', 'mugs_infonce_head.py'})[algo]
+        mugs={'mugs_group_loss.py', 'mugs_infonce_loss.py'})[algo]
     assert expected_files <= seen, seen
     not_fp32 = [r for r in recorder.softmax_inputs
                 if r[1] != torch.float32]

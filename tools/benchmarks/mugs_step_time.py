@@ -147,7 +147,7 @@ def mugs_step_time(mugs_cfg: str = 'configs/mugs/mugs_demo.py',
             cfg.model.instance_head.queue_length = queue_length
             cfg.model.local_group_head.queue_length = queue_length
         if aggregator_depth is not None:
-            cfg.model.neck.depth = aggregator_depth
+            cfg.model.neck.num_layers = aggregator_depth
         moco_cfg = Config.fromfile(mocov3_cfg)
         torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -196,7 +196,7 @@ def mugs_step_time(mugs_cfg: str = 'configs/mugs/mugs_demo.py',
         neighbour_ms=1e3 * statistics.median(t_search),
         batch=len(batch['data_samples']),
         num_crops=len(batch['inputs']) - 2,
-        aggregator_depth=cfg.model.neck.depth,
+        aggregator_depth=cfg.model.neck.num_layers,
         queue_length=cfg.model.neighbour_buffer_length)
 
 

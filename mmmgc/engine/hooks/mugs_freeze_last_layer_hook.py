@@ -2,9 +2,9 @@
 from typing import List, Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmpretrain.registry import HOOKS
+from mmpretrain.utils import get_ori_model
 
 from .mugs_schedule_utils import train_epoch
 
@@ -53,9 +53,7 @@ class MugsFreezeLastLayerHook(Hook):
 
     @staticmethod
     def _head(runner):
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        head = getattr(model, 'group_head', None)
+        head = getattr(get_ori_model(runner.model), 'group_head', None)
         if head is None or not hasattr(head, 'last_layer_frozen'):
             raise AttributeError('MugsFreezeLastLayerHook needs a model with '
                                  'a `group_head.last_layer_frozen` (Mugs)')

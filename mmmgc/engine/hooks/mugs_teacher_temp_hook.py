@@ -2,11 +2,46 @@
 from typing import Optional
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
+from mmpretrain.utils import get_ori_model
 
-from ...models.utils.mugs_schedules import mugs_teacher_temperature
 from .mugs_schedule_utils import train_epoch
+
+
+def check_teacher_temperatures(warmup_temp: float, temp: float) -> None:
+    """Raise unless both temperatures of the warm-up are positive."""
+    if warmup_temp <= 0 or temp <= 0:
+        raise ValueError('MugsTeacherTempHook: warmup_temp and temp must be '
+                         f'> 0, got {warmup_temp}, {temp}')
+
+
+def mugs_teacher_temperature(step: int, warmup_steps: int,
+                             warmup_temp: float = 0.04,
+                             temp: float = 0.07) -> float:
+    """Teacher temperature of the group head at ``step`` (epoch or iter).
+
+    Linear from ``warmup_temp`` at step 0 to ``temp`` at step
+    ``warmup_steps - 1`` (``numpy.linspace(warmup_temp, temp,
+    warmup_steps)``, as DINO/Mugs), then constant ``temp``. With
+    ``warmup_steps <= 0`` it is ``temp`` throughout.
+
+    Args:
+        step (int): Current epoch (or iteration).
+        warmup_steps (int): Length of the warm-up.
+        warmup_temp (float): Start value. Defaults to 0.04.
+        temp (float): Final value. Defaults to 0.07.
+
+    Returns:
+        float: The temperature.
+    """
+    check_teacher_temperatures(warmup_temp, temp)
+    if warmup_steps <= 0 or step >= warmup_steps:
+        return float(temp)
+    if warmup_steps == 1:
+        return float(warmup_temp)
+    step = max(step, 0)
+    return float(warmup_temp + (temp - warmup_temp) * step /
+                 (warmup_steps - 1))
 
 
 @HOOKS.register_module()
@@ -40,7 +75,7 @@ class MugsTeacherTempHook(Hook):
             raise ValueError('MugsTeacherTempHook: give exactly one of '
                              'warmup_epochs and warmup_iters, got '
                              f'{warmup_epochs}, {warmup_iters}')
-        mugs_teacher_temperature(0, 1, warmup_temp, temp)  # validates
+        check_teacher_temperatures(warmup_temp, temp)
         self.warmup_temp = warmup_temp
         self.temp = temp
         self.warmup_epochs = warmup_epochs
@@ -55,9 +90,7 @@ class MugsTeacherTempHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        head = getattr(model, 'group_head', None)
+        head = getattr(get_ori_model(runner.model), 'group_head', None)
         if head is None or not hasattr(head, 'teacher_temp'):
             raise AttributeError('MugsTeacherTempHook needs a model with a '
                                  '`group_head.teacher_temp` (Mugs)')

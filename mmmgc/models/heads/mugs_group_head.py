@@ -1,5 +1,6 @@
-"""Mugs' group discrimination (GDS) head: a DINO-style head with centring
-and sharpening."""
+"""Mugs' group discrimination (GDS): a DINO-style head with weight-normalised
+prototypes and the centring of the teacher's outputs (paper eqs. 4 and 5);
+the loss is :class:`MugsGroupLoss`."""
 import math
 from typing import Optional
 
@@ -10,34 +11,34 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from ..utils import build_mlp
-from ..utils.mugs_centering import mugs_center_update
-from ..utils.mugs_pairing import PAIR_WEIGHTINGS, mugs_pair_weights
+from ..utils import all_reduce_mean, build_mlp
+from ..utils.renamed_args import reject_extra_args
 
 
-def mugs_group_loss_matrix(student_logits: Tensor, teacher_logits: Tensor,
-                           center: Tensor, student_temp: float,
-                           teacher_temp: float) -> Tensor:
-    """Cross-entropy between the centred, sharpened teacher distribution and
-    the student's, for every (teacher crop, student crop) pair, in fp32
-    (paper eqs. 4 and 5).
+@torch.no_grad()
+def mugs_center_update(center: Tensor, teacher_logits: Tensor,
+                       momentum: float = 0.9) -> Tensor:
+    """``center <- momentum * center + (1 - momentum) * batch_mean``.
+
+    The batch mean of the teacher's group-head outputs (all teacher crops
+    of the local batch) is averaged over ranks first, so every rank holds
+    the centre of the global batch. Computed in fp32.
 
     Args:
-        student_logits (Tensor): ``(S, B, K)``.
-        teacher_logits (Tensor): ``(T, B, K)`` (detached).
-        center (Tensor): ``(1, K)`` centre.
-        student_temp (float): ``tau'_g``.
-        teacher_temp (float): ``tau_g``.
+        center (Tensor): ``(1, K)`` current centre.
+        teacher_logits (Tensor): ``(n, K)`` teacher outputs.
+        momentum (float): ``rho``, weight of the old centre. Defaults to
+            0.9.
 
     Returns:
-        Tensor: ``(T, S)`` losses, each the mean over the batch.
+        Tensor: The new ``(1, K)`` centre (a new tensor).
     """
-    with torch.autocast(device_type=student_logits.device.type,
-                        enabled=False):
-        log_p_s = F.log_softmax(student_logits.float() / student_temp, -1)
-        p_t = F.softmax((teacher_logits.detach().float() - center.float()) /
-                        teacher_temp, dim=-1)
-        return -torch.einsum('tbk,sbk->ts', p_t, log_p_s) / p_t.shape[1]
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f'center momentum must be in [0, 1], got '
+                         f'{momentum}')
+    batch_center = teacher_logits.detach().float().mean(dim=0, keepdim=True)
+    batch_center = all_reduce_mean(batch_center)
+    return center.float() * momentum + batch_center * (1.0 - momentum)
 
 
 class MugsWeightNormLinear(nn.Module):
@@ -83,7 +84,7 @@ class MugsWeightNormLinear(nn.Module):
 
 @MODELS.register_module()
 class MugsGroupHead(BaseModule):
-    """DINO-style group head: MLP ``in -> hidden -> hidden -> bottleneck``
+    """DINO-style group head: MLP ``in -> hid -> hid -> bottleneck``
     (GELU, bias, no BN), L2 normalisation, weight-normalised prototypes.
 
     Attributes set by hooks: ``teacher_temp`` (see
@@ -94,9 +95,14 @@ class MugsGroupHead(BaseModule):
     in the graph, so DDP still reduces its gradient and the gradient still
     flows through it into the MLP).
 
+    The centre is a buffer of this head, which the EMA teacher tracks:
+    :func:`ema_update_` copies it into the teacher's copy of the head at
+    every update, where it is never read (only the student's centre enters
+    the loss).
+
     Args:
         in_channels (int): Input width.
-        hidden_channels (int): Defaults to 2048.
+        hid_channels (int): Defaults to 2048.
         bottleneck_channels (int): Defaults to 256.
         num_prototypes (int): ``m``. Defaults to 65536.
         num_layers (int): MLP layers. Defaults to 3.
@@ -105,15 +111,20 @@ class MugsGroupHead(BaseModule):
         student_temp (float): Defaults to 0.1.
         teacher_temp (float): Initial teacher temperature. Defaults to 0.04.
         center_momentum (float): ``rho``. Defaults to 0.9.
-        pair_weighting (str): See :func:`mugs_pair_weights`. Defaults to
-            ``'half_global_half_local'``.
+        loss (dict): The loss config. Defaults to
+            ``dict(type='MugsGroupLoss')`` (its ``pair_weighting`` is
+            ``'half_global_half_local'``).
         init_cfg (dict, optional): Defaults to truncated normal (std 0.02)
             for the MLP's linear layers.
     """
 
+    #: Old argument names -> new ones (see :func:`check_renamed_args`).
+    RENAMED_ARGS = dict(
+        hidden_channels='hid_channels', pair_weighting='loss.pair_weighting')
+
     def __init__(self,
                  in_channels: int,
-                 hidden_channels: int = 2048,
+                 hid_channels: int = 2048,
                  bottleneck_channels: int = 256,
                  num_prototypes: int = 65536,
                  num_layers: int = 3,
@@ -121,19 +132,18 @@ class MugsGroupHead(BaseModule):
                  student_temp: float = 0.1,
                  teacher_temp: float = 0.04,
                  center_momentum: float = 0.9,
-                 pair_weighting: str = 'half_global_half_local',
+                 loss: dict = dict(type='MugsGroupLoss'),
                  init_cfg: Optional[dict] = dict(
                      type='TruncNormal', layer='Linear', std=0.02,
-                     bias=0.)) -> None:
+                     bias=0.),
+                 **kwargs) -> None:
+        reject_extra_args(kwargs, self.RENAMED_ARGS, 'MugsGroupHead')
         super().__init__(init_cfg=init_cfg)
         if student_temp <= 0 or teacher_temp <= 0:
             raise ValueError('MugsGroupHead: temperatures must be > 0, got '
                              f'student_temp={student_temp}, '
                              f'teacher_temp={teacher_temp}')
-        if pair_weighting not in PAIR_WEIGHTINGS:
-            raise ValueError(f'MugsGroupHead: pair_weighting must be one of '
-                             f'{PAIR_WEIGHTINGS}, got {pair_weighting!r}')
-        self.mlp = build_mlp(in_channels, hidden_channels,
+        self.mlp = build_mlp(in_channels, hid_channels,
                              bottleneck_channels, num_layers, norm=None,
                              act='GELU', bias=True)
         self.last_layer = MugsWeightNormLinear(bottleneck_channels,
@@ -142,8 +152,8 @@ class MugsGroupHead(BaseModule):
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
         self.center_momentum = center_momentum
-        self.pair_weighting = pair_weighting
         self.register_buffer('center', torch.zeros(1, num_prototypes))
+        self.loss_module = MODELS.build(loss)
 
     @property
     def last_layer_frozen(self) -> bool:
@@ -159,7 +169,8 @@ class MugsGroupHead(BaseModule):
         return self.last_layer(z)
 
     def loss(self, student_logits: Tensor, teacher_logits: Tensor) -> Tensor:
-        """Pair-averaged cross-entropy; the centre is NOT updated here (call
+        """The loss (``loss_module``) with this head's centre and
+        temperatures; the centre is NOT updated here (call
         :meth:`update_center` afterwards).
 
         Args:
@@ -169,15 +180,8 @@ class MugsGroupHead(BaseModule):
         Returns:
             Tensor: Scalar loss.
         """
-        num_global = teacher_logits.shape[0]
-        num_local = student_logits.shape[0] - num_global
-        weights = mugs_pair_weights(num_global, num_local,
-                                    self.pair_weighting).to(
-                                        student_logits.device)
-        losses = mugs_group_loss_matrix(student_logits, teacher_logits,
-                                        self.center, self.student_temp,
-                                        self.teacher_temp)
-        return (losses * weights).sum()
+        return self.loss_module(student_logits, teacher_logits, self.center,
+                                self.student_temp, self.teacher_temp)
 
     @torch.no_grad()
     def update_center(self, teacher_logits: Tensor) -> None:

@@ -2,9 +2,10 @@
 
 Both supervisions have the same structure (paper eqs. 1 and 3): a student
 projector + predictor, an EMA copy of the projector for the teacher, and an
-InfoNCE loss against a FIFO queue of teacher targets. One class serves both;
-a Mugs model holds two instances of it (``instance_head`` on the class
-token, ``local_group_head`` on the aggregated local-group token).
+InfoNCE loss (:class:`MugsInfoNCELoss`) against a FIFO queue of teacher
+targets. One class serves both; a Mugs model holds two instances of it
+(``instance_head`` on the class token, ``local_group_head`` on the
+aggregated local-group token).
 """
 from typing import Optional
 
@@ -15,93 +16,34 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ..utils import FeatureQueue, build_mlp
-from ..utils.mugs_pairing import PAIR_WEIGHTINGS, mugs_pair_weights
-
-
-class _NegativesLogSumExp(torch.autograd.Function):
-    """``logsumexp_k(p . q_k / tau)`` over the negatives ``q``, with its
-    gradient with respect to ``p``, ``softmax(p q^T / tau) q / tau``,
-    computed in the forward pass: the same product that the backward pass
-    of the plain expression computes, done earlier. Nothing refers to ``q``
-    afterwards, so the queue needs no snapshot (a copy of the whole queue
-    each step) to survive its in-place update before the backward pass, and
-    the ``(n, K)`` logits are not kept for it either."""
-
-    @staticmethod
-    def forward(ctx, p: Tensor, q: Tensor, temperature: float) -> Tensor:
-        logits = p @ q.t() / temperature
-        lse = torch.logsumexp(logits, dim=-1)
-        weights = torch.exp(logits.sub_(lse.unsqueeze(-1)))  # softmax
-        ctx.save_for_backward((weights @ q).div_(temperature))
-        return lse
-
-    @staticmethod
-    def backward(ctx, grad: Tensor):
-        jacobian, = ctx.saved_tensors
-        return grad.unsqueeze(-1) * jacobian, None, None
-
-
-def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor,
-                             negatives: Tensor,
-                             temperature: float) -> Tensor:
-    """InfoNCE of every (teacher crop, student crop) pair, in fp32.
-
-    For a pair ``(t, s)`` and sample ``b``, with unit vectors,
-    ``-log(exp(p.z / tau) / (exp(p.z / tau) + sum_q exp(p.q / tau)))`` where
-    ``p = preds[s, b]``, ``z = targets[t, b]`` and ``q`` runs over the
-    negatives (paper eqs. 1 and 3). The log-sum-exp over the negatives is
-    computed once per student crop and shared by all teacher crops, and
-    with its gradient already (see :class:`_NegativesLogSumExp`), so
-    ``negatives`` may be the live queue: it is not read again in the
-    backward pass.
-
-    Args:
-        preds (Tensor): ``(S, B, C)`` L2-normalised student predictions.
-        targets (Tensor): ``(T, B, C)`` L2-normalised teacher targets
-            (detached).
-        negatives (Tensor): ``(K, C)`` queue (detached).
-        temperature (float): ``tau``.
-
-    Returns:
-        Tensor: ``(T, S)`` losses, each the mean over the batch.
-    """
-    with torch.autocast(device_type=preds.device.type, enabled=False):
-        p = preds.float()
-        z = targets.detach().float()
-        q = negatives.detach().float()
-        if torch.is_grad_enabled() and p.requires_grad:
-            lse_neg = _NegativesLogSumExp.apply(p, q, temperature)
-        else:
-            lse_neg = torch.logsumexp(p @ q.t() / temperature, dim=-1)
-        pos = torch.einsum('tbc,sbc->tsb', z, p) / temperature  # (T, S, B)
-        loss = torch.logaddexp(lse_neg.unsqueeze(0), pos) - pos
-        return loss.mean(dim=-1)
+from ..utils.renamed_args import reject_extra_args
 
 
 @MODELS.register_module()
 class MugsInfoNCEHead(BaseModule):
     """Projector + predictor + InfoNCE-against-a-queue head of Mugs.
 
-    Projector (student, and EMA teacher): ``in -> hidden -> hidden -> out``
+    Projector (student, and EMA teacher): ``in -> hid -> hid -> out``
     linear layers with GELU, no bias, no BN. Predictor (student only): L2
-    normalise, ``out -> pred_hidden -> out``, no bias, no BN. Outputs are
+    normalise, ``out -> pred_hid -> out``, no bias, no BN. Outputs are
     L2-normalised. ``norm`` / ``last_norm`` add BatchNorm (MoCo v3 style)
     to both MLPs; that is not the paper's head, and is meant for small-scale
     runs (see ``configs/mugs/mugs_demo.py`` and ``Mugs(teacher_batch_stats)``).
 
     Args:
         in_channels (int): Input width (the backbone width).
-        hidden_channels (int): Projector hidden width. Defaults to 2048.
+        hid_channels (int): Projector hidden width. Defaults to 2048.
         out_channels (int): Projection width. Defaults to 256.
         num_layers (int): Projector layers; the predictor has
             ``num_layers - 1``. Defaults to 3.
-        pred_hidden_channels (int): Predictor hidden width. Defaults to
+        pred_hid_channels (int): Predictor hidden width. Defaults to
             4096.
         temperature (float): InfoNCE ``tau``. Defaults to 0.2.
         queue_length (int): FIFO queue of teacher targets. Defaults to
             65536.
-        pair_weighting (str): See :func:`mugs_pair_weights`. Defaults to
-            ``'half_global_half_local'``.
+        loss (dict): The loss config. Defaults to
+            ``dict(type='MugsInfoNCELoss')`` (its ``pair_weighting`` is
+            ``'half_global_half_local'``).
         norm (str, optional): ``'BN'`` after the hidden layers of the
             projector and predictor. Defaults to None (the paper).
         last_norm (str, optional): ``'BN'`` or ``'BN_noaffine'`` after their
@@ -110,20 +52,28 @@ class MugsInfoNCEHead(BaseModule):
             for the linear layers.
     """
 
+    #: Old argument names -> new ones (see :func:`check_renamed_args`).
+    RENAMED_ARGS = dict(
+        hidden_channels='hid_channels',
+        pred_hidden_channels='pred_hid_channels',
+        pair_weighting='loss.pair_weighting')
+
     def __init__(self,
                  in_channels: int,
-                 hidden_channels: int = 2048,
+                 hid_channels: int = 2048,
                  out_channels: int = 256,
                  num_layers: int = 3,
-                 pred_hidden_channels: int = 4096,
+                 pred_hid_channels: int = 4096,
                  temperature: float = 0.2,
                  queue_length: int = 65536,
-                 pair_weighting: str = 'half_global_half_local',
+                 loss: dict = dict(type='MugsInfoNCELoss'),
                  norm: Optional[str] = None,
                  last_norm: Optional[str] = None,
                  init_cfg: Optional[dict] = dict(
                      type='TruncNormal', layer='Linear', std=0.02,
-                     bias=0.)) -> None:
+                     bias=0.),
+                 **kwargs) -> None:
+        reject_extra_args(kwargs, self.RENAMED_ARGS, 'MugsInfoNCEHead')
         super().__init__(init_cfg=init_cfg)
         if num_layers < 2:
             raise ValueError('MugsInfoNCEHead: num_layers must be >= 2 (the '
@@ -132,20 +82,17 @@ class MugsInfoNCEHead(BaseModule):
         if temperature <= 0:
             raise ValueError(f'MugsInfoNCEHead: temperature must be > 0, got '
                              f'{temperature}')
-        if pair_weighting not in PAIR_WEIGHTINGS:
-            raise ValueError(f'MugsInfoNCEHead: pair_weighting must be one '
-                             f'of {PAIR_WEIGHTINGS}, got {pair_weighting!r}')
-        self.projector = build_mlp(in_channels, hidden_channels, out_channels,
+        self.projector = build_mlp(in_channels, hid_channels, out_channels,
                                    num_layers, norm=norm, act='GELU',
                                    last_norm=last_norm, bias=False)
-        self.predictor = build_mlp(out_channels, pred_hidden_channels,
+        self.predictor = build_mlp(out_channels, pred_hid_channels,
                                    out_channels, num_layers - 1, norm=norm,
                                    act='GELU', last_norm=last_norm,
                                    bias=False)
         self.temperature = temperature
-        self.pair_weighting = pair_weighting
         self.queue = FeatureQueue(queue_length, out_channels,
                                   init='randn_normalized')
+        self.loss_module = MODELS.build(loss)
 
     @staticmethod
     def target(projector: torch.nn.Module, x: Tensor) -> Tensor:
@@ -158,9 +105,9 @@ class MugsInfoNCEHead(BaseModule):
         return F.normalize(self.predictor(z).float(), dim=-1)
 
     def loss(self, preds: Tensor, targets: Tensor) -> Tensor:
-        """The pair-averaged InfoNCE loss; the queue is NOT updated here
-        (call :meth:`enqueue` afterwards), so the current batch never appears
-        among its own negatives.
+        """The loss (``loss_module``) against the queue; the queue is NOT
+        updated here (call :meth:`enqueue` afterwards), so the current batch
+        never appears among its own negatives.
 
         Args:
             preds (Tensor): ``(S, B, C)`` student predictions, global crops
@@ -171,15 +118,10 @@ class MugsInfoNCEHead(BaseModule):
         Returns:
             Tensor: Scalar loss.
         """
-        num_global = targets.shape[0]
-        num_local = preds.shape[0] - num_global
-        weights = mugs_pair_weights(num_global, num_local,
-                                    self.pair_weighting).to(preds.device)
         # the live queue, no snapshot: the loss does not read it again in
         # the backward pass, after :meth:`enqueue` has written to it
-        losses = mugs_infonce_loss_matrix(preds, targets, self.queue.queue,
-                                          self.temperature)
-        return (losses * weights).sum()
+        return self.loss_module(preds, targets, self.queue.queue,
+                                self.temperature)
 
     @torch.no_grad()
     def enqueue(self, targets: Tensor) -> None:

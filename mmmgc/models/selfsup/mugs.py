@@ -1,6 +1,6 @@
 """Mugs: a multi-granular self-supervised learning framework (Zhou et al.,
 2022), section 3 and appendix B of the paper."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,11 +9,16 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ..necks.mugs_local_group import mugs_topk_neighbours
 from ..utils import EMATeacher, FeatureQueue
-from ..utils.mugs_neighbours import mugs_topk_neighbours
+from ..utils.renamed_args import check_renamed_args, reject_extra_args
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 _LOSS_KEYS = ('instance', 'local_group', 'group')
+
+#: Old argument names of :class:`Mugs` -> new ones (the names MGC and
+#: mmpretrain use).
+RENAMED_ARGS = dict(base_decay='ema_decay', end_decay='ema_end_decay')
 
 
 @MODELS.register_module()
@@ -27,11 +32,11 @@ class Mugs(BaseSelfSupervisor):
     :class:`MugsMultiCrop`). Every teacher global crop ``t`` supervises every
     student crop except the student's ``t``-th global crop.
 
-    The EMA teacher (one :class:`EMATeacher`, decay ``base_decay -> 1``
-    cosine, see :mod:`mmmgc.models.utils.ema`) tracks the backbone, the
-    aggregator (``neck``), both projectors and the group head; the
-    predictors are student-only. The teacher is always in eval mode (no drop
-    path or dropout, whatever the student's rates; see
+    The EMA teacher (one :class:`EMATeacher`, decay ``ema_decay ->
+    ema_end_decay`` cosine, see :mod:`mmmgc.models.utils.ema`) tracks the
+    backbone, the aggregator (``neck``), both projectors and the group head;
+    the predictors are student-only. The teacher is always in eval mode (no
+    drop path or dropout, whatever the student's rates; see
     ``teacher_batch_stats`` for BatchNorm) and never receives gradients.
 
     Local-group discrimination: the query token of a crop is the mean of the
@@ -43,12 +48,19 @@ class Mugs(BaseSelfSupervisor):
     first global crop of the images whose student crops were weakly
     augmented (``student_buffer_weak_only``), otherwise the student searches
     the teacher's buffer. All buffers and queues are :class:`FeatureQueue`
-    (FIFO, all-gathered under DDP, saved in checkpoints).
+    (FIFO, all-gathered under DDP, saved in checkpoints). The neighbour
+    buffers sit on this algorithm, and the target queues on the heads
+    outside their projectors, because the teacher's update
+    (:func:`ema_update_`) copies every buffer of the modules it tracks from
+    the student: a buffer inside the aggregator or a projector would be
+    overwritten with the student's at every step, so the teacher could not
+    keep one of its own. (The group head's centre is tracked with the head
+    and copied that way into the teacher, where it is never read.)
 
     Args:
         backbone (dict): An mmpretrain ViT with ``out_type='raw'`` (class
             token first, final norm on).
-        neck (dict): The aggregator (:class:`MugsAggregator`).
+        neck (dict): The local-group aggregator (:class:`MugsAggregator`).
         instance_head (dict): A :class:`MugsInfoNCEHead` on the class token.
         local_group_head (dict): A :class:`MugsInfoNCEHead` on the
             aggregated local-group token.
@@ -61,8 +73,9 @@ class Mugs(BaseSelfSupervisor):
         student_buffer_weak_only (bool): Defaults to True.
         loss_weights (dict): ``lambda`` of each loss, real multipliers.
             Defaults to 1/3 each.
-        base_decay (float): EMA decay at iteration 0. Defaults to 0.996.
-        end_decay (float): EMA decay at the last iteration. Defaults to 1.
+        ema_decay (float): EMA decay at iteration 0. Defaults to 0.996.
+        ema_end_decay (float): EMA decay at the last iteration. Defaults to
+            1.0.
         teacher_batch_stats (bool): In training, the teacher's BatchNorm
             layers (only present when a head is built with ``norm`` /
             ``last_norm``) normalise with the current batch's statistics, as
@@ -74,9 +87,10 @@ class Mugs(BaseSelfSupervisor):
             :func:`vit_trunc_normal_init_`; None keeps the backbone's own
             initialisation. Not applied when loading a checkpoint. Defaults
             to None.
+        pretrained (str, optional): Checkpoint to initialise from.
         data_preprocessor (dict, optional): Defaults to
             ``SelfSupDataPreprocessor``.
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
     def __init__(self,
@@ -91,17 +105,31 @@ class Mugs(BaseSelfSupervisor):
                  separate_student_buffer: bool = True,
                  student_buffer_weak_only: bool = True,
                  loss_weights: Optional[Dict[str, float]] = None,
-                 base_decay: float = 0.996,
-                 end_decay: float = 1.0,
+                 ema_decay: float = 0.996,
+                 ema_end_decay: float = 1.0,
                  teacher_batch_stats: bool = False,
                  backbone_init: Optional[str] = None,
+                 pretrained: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[Union[List[dict], dict]] = None,
+                 **kwargs) -> None:
+        reject_extra_args(kwargs, RENAMED_ARGS, 'model')
+        # old argument names of the sub-modules, caught here so that the
+        # error names the full config key
+        for key, cfg in (('neck', neck), ('instance_head', instance_head),
+                         ('local_group_head', local_group_head),
+                         ('group_head', group_head)):
+            if isinstance(cfg, dict) and 'type' in cfg:
+                cls = cfg['type'] if isinstance(cfg['type'], type) \
+                    else MODELS.get(cfg['type'])
+                check_renamed_args(cfg, getattr(cls, 'RENAMED_ARGS', {}),
+                                   f'model.{key}')
         check_backbone_init(backbone_init)
         super().__init__(
             backbone=backbone,
             neck=neck,
             head=None,
+            pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         check_widths(self.backbone, backbone, [
@@ -144,12 +172,13 @@ class Mugs(BaseSelfSupervisor):
             neighbour_buffer_length, dim,
             init='zeros') if separate_student_buffer else None
         self.teacher_batch_stats = teacher_batch_stats
-        self.teacher = EMATeacher(self._ema_source(), base_decay, end_decay,
+        self.teacher = EMATeacher(self._teacher_source(), ema_decay,
+                                  ema_end_decay,
                                   batch_stats=teacher_batch_stats)
 
     # ------------------------------------------------------------------
     # teacher
-    def _ema_source(self) -> nn.ModuleDict:
+    def _teacher_source(self) -> nn.ModuleDict:
         """The student modules that the teacher tracks, in a fixed order
         (built on the fly, so nothing is registered twice)."""
         return nn.ModuleDict(
@@ -166,7 +195,7 @@ class Mugs(BaseSelfSupervisor):
         (see :meth:`EMATeacher.sync_unless_loaded`)."""
         super().init_weights()
         maybe_init_backbone_(self, self.backbone_init)
-        self.teacher.sync_unless_loaded(self._ema_source(), self.init_cfg,
+        self.teacher.sync_unless_loaded(self._teacher_source(), self.init_cfg,
                                         'teacher.module.')
 
     # ------------------------------------------------------------------
@@ -188,20 +217,28 @@ class Mugs(BaseSelfSupervisor):
             start = end
         return torch.cat(cls), torch.cat(avg)
 
-    def _local_group(self, aggregator: nn.Module, query: Tensor,
-                     buffer: FeatureQueue) -> Tensor:
-        neighbours = mugs_topk_neighbours(query.detach(), buffer.queue,
-                                          self.num_neighbours,
-                                          int(buffer.num_filled))
-        return aggregator(query, neighbours)[0]
-
     def extract_feat(self, inputs: List[Tensor]) -> Tuple[Tensor]:
         """Backbone features of the student."""
         return self.backbone(inputs[0] if isinstance(inputs, list)
                              else inputs)
 
+    # ------------------------------------------------------------------
+    # local-group discrimination: neighbour search and buffer selection
+    def _local_group(self, aggregator: nn.Module, query: Tensor,
+                     buffer: FeatureQueue) -> Tensor:
+        """The local-group features of ``query`` ``(n, D)``: its
+        ``num_neighbours`` nearest neighbours in ``buffer`` (searched without
+        gradient), aggregated with ``query`` by ``aggregator``."""
+        neighbours = mugs_topk_neighbours(query.detach(), buffer.queue,
+                                          self.num_neighbours,
+                                          int(buffer.num_filled))
+        return aggregator(query, neighbours)[0]
+
     def _weak_mask(self, data_samples: Optional[List[DataSample]],
                    batch: int, device) -> Tensor:
+        """Which images of the batch enter the student's neighbour buffer:
+        those whose data sample has ``mugs_weak`` True (missing counts as
+        True), or all of them without ``student_buffer_weak_only``."""
         if not self.student_buffer_weak_only or not data_samples:
             return torch.ones(batch, dtype=torch.bool, device=device)
         flags = [bool(ds.get('mugs_weak', True)) for ds in data_samples]
@@ -231,7 +268,7 @@ class Mugs(BaseSelfSupervisor):
                 f' got {len(inputs) if isinstance(inputs, list) else inputs}'
                 '. Check the MugsMultiCrop transform of the pipeline.')
         batch = inputs[0].shape[0]
-        self.teacher.update(self._ema_source())
+        self.teacher.update(self._teacher_source())
         teacher = self.teacher.module
 
         with torch.no_grad():

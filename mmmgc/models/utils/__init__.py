@@ -8,10 +8,6 @@ from .gather import (all_gather_sizes, all_reduce_mean,
                      is_distributed)
 from .grid_pool import grid_avg_pool
 from .mlp import build_mlp
-from .mugs_centering import mugs_center_update
-from .mugs_neighbours import mugs_topk_neighbours
-from .mugs_pairing import mugs_crop_pairs, mugs_pair_weights
-from .mugs_schedules import mugs_teacher_temperature
 from .queue import FeatureQueue
 from .sampling import (all_key_cells, gather_targets, overlapped_key_cells,
                        sample_query_cells)
@@ -26,8 +22,7 @@ __all__ = [
     'all_reduce_mean', 'all_reduce_sum_with_grad', 'concat_all_gather',
     'concat_all_gather_varsize', 'get_rank', 'get_world_size',
     'is_distributed', 'build_mlp', 'FeatureQueue', 'GlobalBatchNorm1d',
-    'batch_norm_1d', 'mugs_center_update', 'mugs_topk_neighbours',
-    'mugs_crop_pairs', 'mugs_pair_weights', 'mugs_teacher_temperature',
+    'batch_norm_1d',
     'BackboneCheckpointError', 'StrictPretrainedInitMixin', 'TransferReport',
     'compare_checkpoint', 'load_checkpoint_strict', 'read_state_dict',
     'read_checkpoint',
