@@ -16,7 +16,7 @@ A config that is new (not stored) fails unless it is listed in
 import os.path as osp
 
 import pytest
-from _utils.resolved_configs import (REPO_ROOT, SNAPSHOT, RenameKey,
+from _utils.resolved_configs import (REPO_ROOT, SNAPSHOT, AddKey, RenameKey,
                                      RenameValue, config_paths, differences,
                                      load_snapshot, resolve, translate)
 
@@ -26,7 +26,26 @@ from _utils.resolved_configs import (REPO_ROOT, SNAPSHOT, RenameKey,
 #   RenameKey('custom_hooks[*].momentum', 'custom_hooks[*].decay')
 #   RenameValue('type', 'MGCGaussianBlur', 'GaussianBlur')
 #   RenameValue('type', 'Foo', 'Bar', configs='configs/mugs/*')
-RENAMES = ()
+#   AddKey('model.head', 'loss', dict(type='SomeLoss'))
+_MUGS = '*mugs*'
+_MUGS_PAIR_LOSS = dict(pair_weighting='half_global_half_local')
+RENAMES = (
+    # Mugs speaks MGC's / mmpretrain's names.
+    RenameKey('model.base_decay', 'model.ema_decay', configs=_MUGS),
+    RenameKey('model.end_decay', 'model.ema_end_decay', configs=_MUGS),
+    RenameKey('model.neck.depth', 'model.neck.num_layers', configs=_MUGS),
+    RenameKey('model.*.hidden_channels', 'model.*.hid_channels',
+              configs=_MUGS),
+    RenameKey('model.*.pred_hidden_channels', 'model.*.pred_hid_channels',
+              configs=_MUGS),
+    # Mugs' losses are registered modules that the heads build.
+    AddKey('model.instance_head', 'loss',
+           dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
+    AddKey('model.local_group_head', 'loss',
+           dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
+    AddKey('model.group_head', 'loss',
+           dict(type='MugsGroupLoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
+)
 
 # Configs added since the stored resolutions were written (paths relative
 # to the repository root): they only have to resolve.
@@ -38,7 +57,7 @@ CURRENT = config_paths()
 
 def test_renames_are_well_formed():
     for r in RENAMES:
-        assert isinstance(r, (RenameKey, RenameValue)), r
+        assert isinstance(r, (RenameKey, RenameValue, AddKey)), r
 
 
 def test_every_rename_still_matches():

@@ -222,8 +222,30 @@ class RenameValue:
         return hits
 
 
+@dataclass(frozen=True)
+class AddKey:
+    """A key that the code now spells out in configs with a fixed value
+    (e.g. a head's new ``loss=dict(...)``): it is added to the stored
+    resolution under every ``parent`` that exists (``*`` / ``[*]``
+    wildcards allowed) and does not hold it yet. Only configs whose path
+    matches the ``configs`` glob are translated."""
+    parent: str
+    key: str
+    value: Any
+    configs: str = 'configs/*'
+
+    def apply(self, tree: dict) -> int:
+        hits = 0
+        for concrete in list(_matches(tree, parse_path(self.parent))):
+            node = _get(tree, concrete)
+            if isinstance(node, dict) and self.key not in node:
+                node[self.key] = copy.deepcopy(self.value)
+                hits += 1
+        return hits
+
+
 _MISSING = object()
-Rename = Union[RenameKey, RenameValue]
+Rename = Union[RenameKey, RenameValue, AddKey]
 
 
 def translate(config: str, resolved: dict,
