@@ -8,7 +8,7 @@ from mmmgc.models.losses import hard_pair_infonce, soft_target_cross_entropy
 from mmmgc.models.utils import (all_key_cells, correspondence_targets,
                                 gather_targets, overlapped_key_cells,
                                 sample_query_cells)
-from mmmgc.models.utils.sampling import hashed_uniform
+from mmmgc.models.utils.mgc_sampling import hashed_uniform
 
 from mgc_reference import (brute_force_areas, brute_force_targets,  # noqa
                            dense_eq3_loss)

@@ -1,20 +1,20 @@
-from .correspondence import (areas_from_overlaps, cell_overlaps,
-                             correspondence_areas, correspondence_targets,
-                             normalize_rows, row_areas)
 from .ema import EMATeacher, cosine_decay, ema_update_
 from .gather import (all_gather_sizes, all_reduce_mean,
                      all_reduce_sum_with_grad, concat_all_gather,
                      concat_all_gather_varsize, get_rank, get_world_size,
                      is_distributed)
 from .grid_pool import grid_avg_pool
+from .mgc_correspondence import (areas_from_overlaps, cell_overlaps,
+                                 correspondence_areas, correspondence_targets,
+                                 normalize_rows, row_areas)
+from .mgc_sampling import (all_key_cells, gather_targets, overlapped_key_cells,
+                           sample_query_cells)
 from .mlp import build_mlp
 from .mugs_centering import mugs_center_update
 from .mugs_neighbours import mugs_topk_neighbours
 from .mugs_pairing import mugs_crop_pairs, mugs_pair_weights
 from .mugs_schedules import mugs_teacher_temperature
 from .queue import FeatureQueue
-from .sampling import (all_key_cells, gather_targets, overlapped_key_cells,
-                       sample_query_cells)
 from .strict_load import (BackboneCheckpointError, StrictPretrainedInitMixin,
                           TransferReport, compare_checkpoint,
                           load_checkpoint_strict, read_checkpoint,
