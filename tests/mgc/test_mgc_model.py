@@ -92,7 +92,7 @@ def test_compute_pairs_matches_brute_force_both_directions():
     for index, c in enumerate(model.granularities):
         pairs = model.compute_pairs(boxes, flips, 8, index,
                                     seeds=torch.arange(5))
-        assert [p[:2] for p in pairs] == [(0, 1), (1, 0)]
+        assert [(p.q_view, p.k_view) for p in pairs] == [(0, 1), (1, 0)]
         for qv, kv, qb, qi, kb, kj, t in pairs:
             ref = brute_force_targets(boxes[:, qv].numpy(),
                                       flips[:, qv].numpy(),

@@ -8,18 +8,12 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
-from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
-                     cell_overlaps, gather_targets, grid_avg_pool,
-                     is_distributed, overlapped_key_cells, row_areas,
-                     sample_query_cells)
+from ..utils import (CellPairs, EMATeacher, grid_avg_pool, is_distributed,
+                     sample_cell_pairs)
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 #: Query cells per image in the paper (Sec. 4.1.2), by granularity.
 PAPER_NUM_SAMPLES = {1: 10, 2: 10, 7: 2, 14: 1}
-
-#: One direction of the symmetric loss: the query view, the key view and,
-#: for that pair, ``(q_img, q_cell, k_img, k_cell, targets)``.
-Pairs = Tuple[int, int, Tensor, Tensor, Tensor, Tensor, Tensor]
 
 
 def _inject(cfg: Union[dict, nn.Module], key: str, value, where: str):
@@ -221,46 +215,18 @@ class MGC(BaseSelfSupervisor):
                             dtype=torch.int64, device=device)
 
     # -------------------------------------------------------------- pairing
-    @torch.no_grad()
     def compute_pairs(self, boxes: Tensor, flips: Tensor, grid_size: int,
                       index: int,
-                      seeds: Optional[Tensor] = None) -> List[Pairs]:
-        """Correspondence targets, query sampling and key selection of one
-        granularity, for each direction.
-
-        The maths is that of :func:`correspondence_targets` (Eq. 2), taken
-        in its separable form: the areas are outer products of two 1-D
-        overlap tables (:func:`cell_overlaps`), so only the rows of the
-        sampled queries are ever formed (:func:`areas_from_overlaps`) and
-        normalised (:func:`gather_targets`), and the reverse direction
-        reuses the transposed tables.
-
-        Returns:
-            list: Per direction ``(q_view, k_view, q_img, q_cell, k_img,
-            k_cell, targets)``; ``targets`` is ``(Q, K)`` float32.
-        """
-        c = self.granularities[index]
-        batch = boxes.shape[0]
-        ox, oy = cell_overlaps(boxes[:, 0], flips[:, 0], boxes[:, 1],
-                               flips[:, 1], grid_size, c)
-        directions = [(0, 1, ox, oy)]
-        if self.symmetric:  # the reverse pairing transposes the tables
-            directions.append((1, 0, ox.transpose(1, 2), oy.transpose(1, 2)))
-        out = []
-        for d, (qv, kv, dx, dy) in enumerate(directions):
-            valid = row_areas(dx, dy) > 0
-            qb, qi = sample_query_cells(
-                valid, self.num_samples[index], self.sampling_generator,
-                seeds, salt=2 * index + d)
-            # raw areas of the sampled rows; normalised in gather_targets
-            rows = areas_from_overlaps(dx, dy, qb, qi)
-            if self.key_cells == 'overlap':
-                kb, kj = overlapped_key_cells(rows, qb, batch)
-            else:
-                kb, kj = all_key_cells(batch, rows.shape[1], rows.device)
-            out.append((qv, kv, qb, qi, kb, kj,
-                        gather_targets(rows, qb, kb, kj, batch)))
-        return out
+                      seeds: Optional[Tensor] = None) -> List[CellPairs]:
+        """Queries, keys and Eq. 2 targets of granularity number ``index``
+        for each direction (:func:`sample_cell_pairs`); the draws of
+        granularity ``index`` and direction ``d`` use salt ``2 * index +
+        d``."""
+        return sample_cell_pairs(
+            boxes, flips, grid_size, self.granularities[index],
+            self.num_samples[index], key_cells=self.key_cells,
+            symmetric=self.symmetric, generator=self.sampling_generator,
+            seeds=seeds, salt=2 * index)
 
     # ----------------------------------------------------------------- loss
     @staticmethod
@@ -315,15 +281,14 @@ class MGC(BaseSelfSupervisor):
             with torch.no_grad():
                 t_pooled = grid_avg_pool(t_feats, c)
                 k_tokens = torch.cat([
-                    t_pooled[kb + kv * batch, kj]
-                    for _, kv, _, _, kb, kj, _ in pairs
+                    t_pooled[p.k_img + p.k_view * batch, p.k_cell]
+                    for p in pairs
                 ])
             q_tokens = torch.cat([
-                pooled[qb + qv * batch, qi]
-                for qv, _, qb, qi, _, _, _ in pairs
+                pooled[p.q_img + p.q_view * batch, p.q_cell] for p in pairs
             ])
-            q_sizes = [int(p[2].shape[0]) for p in pairs]
-            k_sizes = [int(p[4].shape[0]) for p in pairs]
+            q_sizes = [int(p.q_img.shape[0]) for p in pairs]
+            k_sizes = [int(p.k_img.shape[0]) for p in pairs]
             # the head's per_direction_bn: one projector call per direction
             per_dir = getattr(self.head, 'per_direction_bn', False)
             if not is_distributed() and min(
@@ -340,7 +305,7 @@ class MGC(BaseSelfSupervisor):
                     [teacher_neck((t, ), index)[0] for t in k_parts])
             k_split = k_proj.split(k_sizes)
             losses[f'loss_c{c}'] = self.head.loss(q_proj, list(k_split),
-                                                  [p[6] for p in pairs],
+                                                  [p.targets for p in pairs],
                                                   index, batch)['loss']
         return losses
 

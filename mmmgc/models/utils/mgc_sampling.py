@@ -1,19 +1,29 @@
-"""Sparse sampling of MGC query cells and the keys they need (Sec. 3.2).
+"""Which cells of two MGC views are contrasted, and with which targets
+(paper Sec. 3.2).
 
 Per image and granularity, a few view-1 cells are drawn at random among the
 cells that overlap view 2 (the queries). The keys of that image are the
 view-2 cells that at least one of its queries overlaps: exactly the cells
 that carry target mass, so no positive is ever dropped and the targets of a
-query stay complete. Every function here is batched (no Python loop over
-images or cells) and accepts either a ``torch.Generator`` or per-sample
-integer seeds, so that the random choices can be pinned (e.g. to compare a
-1-rank run with a 2-rank run, where per-sample seeds give identical picks
-however the batch is split).
+query stay complete. :func:`sample_cell_pairs` does all of it for one
+granularity and both directions; its targets are rows of
+:func:`~.mgc_correspondence.correspondence_targets` (Eq. 2), placed on the
+kept keys. :func:`grid_avg_pool` gives the cell tokens in the same cell
+order.
+
+Every function here is batched (no Python loop over images or cells) and
+accepts either a ``torch.Generator`` or per-sample integer seeds, so that
+the random choices can be pinned (e.g. to compare a 1-rank run with a
+2-rank run, where per-sample seeds give identical picks however the batch
+is split).
 """
-from typing import Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+from .mgc_correspondence import correspondence_targets, overlapping_cells
 
 _MASK32 = 0xFFFFFFFF
 _HASH_MULT = 0x45D9F3B  # < 2**27, so products of 32-bit values fit in int64
@@ -126,27 +136,26 @@ def all_key_cells(batch: int, cells: int,
     return kb, kj
 
 
-def gather_targets(rows: Tensor, q_img: Tensor, k_img: Tensor,
-                   k_cell: Tensor, batch: int) -> Tensor:
-    """Targets of the drawn queries over the kept keys, renormalised.
+def targets_over_keys(rows: Tensor, q_img: Tensor, k_img: Tensor,
+                      k_cell: Tensor, batch: int) -> Tensor:
+    """Lay the target rows of the drawn queries out over the kept keys.
 
     Entry ``[q, k]`` is ``rows[q, k_cell[k]]`` when query ``q`` and key
-    ``k`` come from the same image, else 0; each row is then renormalised
-    over the kept keys. With raw areas as ``rows`` this IS Eq. 2 whenever
-    the kept keys include every cell a query overlaps (``'overlap'`` and
-    ``'all'`` keys); with Eq. 2 targets it is a no-op then. The work is
-    ``O(Q x N)`` (a per-image map from cell to key column), not ``O(Q x K)``
-    gathers.
+    ``k`` come from the same image, else 0. The keys must include every
+    cell where a query's row is non-zero (both :func:`overlapped_key_cells`
+    and :func:`all_key_cells` do), so each row keeps its whole mass; the
+    values are copied, not renormalised. The work is ``O(Q x N)`` (a
+    per-image map from cell to key column), not ``O(Q x K)`` gathers.
 
     Args:
-        rows (Tensor): ``(Q, N)`` correspondence rows of the queries.
+        rows (Tensor): ``(Q, N)`` correspondence targets of the queries.
         q_img (Tensor): ``(Q,)`` image of each query.
         k_img (Tensor): ``(K,)`` image of each key.
         k_cell (Tensor): ``(K,)`` cell of each key (distinct per image).
         batch (int): Number of images ``B``.
 
     Returns:
-        Tensor: float32 ``(Q, K)``.
+        Tensor: ``(Q, K)``, the dtype of ``rows``.
     """
     num_keys = k_img.shape[0]
     column = torch.full((batch, rows.shape[1]), -1, dtype=torch.long,
@@ -154,12 +163,114 @@ def gather_targets(rows: Tensor, q_img: Tensor, k_img: Tensor,
     column[k_img, k_cell] = torch.arange(num_keys, device=rows.device)
     col = column[q_img]  # (Q, N): key column of each cell, or -1
     kept = rows * (col >= 0).to(rows.dtype)
-    kept = (kept / kept.sum(1, keepdim=True).clamp_min(1e-30)).float()
     out = kept.new_zeros(q_img.shape[0], num_keys)
     return out.scatter_add_(1, col.clamp_min(0), kept)
 
 
+class CellPairs(NamedTuple):
+    """The queries, keys and targets of one direction of one granularity.
+
+    Queries are cells of view ``q_view``, keys cells of view ``k_view``
+    (0 or 1); ``q_img[n]``, ``q_cell[n]`` are the image and cell of query
+    ``n``, ``k_img[m]``, ``k_cell[m]`` those of key ``m`` (sorted by image
+    then cell); ``targets`` is float32 ``(Q, K)``, the Eq. 2 target of each
+    query over the keys of the whole local batch (0 across images).
+    """
+    q_view: int
+    k_view: int
+    q_img: Tensor
+    q_cell: Tensor
+    k_img: Tensor
+    k_cell: Tensor
+    targets: Tensor
+
+
+@torch.no_grad()
+def sample_cell_pairs(boxes: Tensor,
+                      flips: Tensor,
+                      grid_size: int,
+                      granularity: int,
+                      num_samples: int,
+                      key_cells: str = 'overlap',
+                      symmetric: bool = True,
+                      generator: Optional[torch.Generator] = None,
+                      seeds: Optional[Tensor] = None,
+                      salt: int = 0) -> List[CellPairs]:
+    """Queries, keys and targets of one granularity, for each direction.
+
+    Per direction (view 1 -> 2, then 2 -> 1 when ``symmetric``): up to
+    ``num_samples`` query cells per image are drawn among the query-view
+    cells that overlap the key view (:func:`sample_query_cells`); their
+    targets are the rows of :func:`correspondence_targets` (Eq. 2) for
+    these cells; the keys are the key-view cells that the queries of the
+    image overlap (``key_cells='overlap'``) or every cell (``'all'``).
+
+    Args:
+        boxes (Tensor): ``(B, 2, 4)`` crop boxes ``(x, y, w, h)`` of both
+            views in original-image pixels.
+        flips (Tensor): ``(B, 2)`` bool horizontal flips of both views.
+        grid_size (int): Patches per side of a view.
+        granularity (int): Pooling window ``c``; must divide ``grid_size``.
+        num_samples (int): Query cells per image.
+        key_cells (str): ``'overlap'`` or ``'all'``. Defaults to
+            ``'overlap'``.
+        symmetric (bool): Also the direction view 2 -> view 1. Defaults to
+            True.
+        generator (torch.Generator, optional): Randomness of the draws.
+        seeds (Tensor, optional): ``(B,)`` per-sample seeds; take precedence
+            over ``generator``.
+        salt (int): Salt of the first direction's draws; the second uses
+            ``salt + 1``. Defaults to 0.
+
+    Returns:
+        list[CellPairs]: One per direction.
+    """
+    if key_cells not in ('overlap', 'all'):
+        raise ValueError("key_cells must be 'overlap' or 'all', got "
+                         f'{key_cells!r}')
+    batch = boxes.shape[0]
+    directions = [(0, 1), (1, 0)] if symmetric else [(0, 1)]
+    out = []
+    for d, (qv, kv) in enumerate(directions):
+        views = (boxes[:, qv], flips[:, qv], boxes[:, kv], flips[:, kv],
+                 grid_size, granularity)
+        q_img, q_cell = sample_query_cells(
+            overlapping_cells(*views), num_samples, generator, seeds,
+            salt=salt + d)
+        rows = correspondence_targets(*views, q_img, q_cell)
+        if key_cells == 'overlap':
+            k_img, k_cell = overlapped_key_cells(rows, q_img, batch)
+        else:
+            k_img, k_cell = all_key_cells(batch, rows.shape[1], rows.device)
+        out.append(
+            CellPairs(qv, kv, q_img, q_cell, k_img, k_cell,
+                      targets_over_keys(rows, q_img, k_img, k_cell, batch)))
+    return out
+
+
+def grid_avg_pool(featmap: Tensor, granularity: int) -> Tensor:
+    """Average-pool a patch-token map with window and stride ``c``.
+
+    Args:
+        featmap (Tensor): ``(B, C, H, W)`` patch tokens (``H == W``).
+        granularity (int): Window ``c``; must divide ``H``.
+
+    Returns:
+        Tensor: ``(B, G*G, C)`` with ``G = H // c``; token ``i = row * G +
+        col`` is the mean of the ``c x c`` patches of that cell, in the
+        same cell order as :func:`correspondence_targets`.
+    """
+    b, c, h, w = featmap.shape
+    if h != w or h % granularity != 0:
+        raise ValueError(f'grid_avg_pool: granularity {granularity} must '
+                         f'divide a square patch grid, got {h} x {w}')
+    if granularity > 1:
+        featmap = F.avg_pool2d(featmap, granularity)
+    return featmap.flatten(2).transpose(1, 2)
+
+
 __all__ = [
     'hashed_uniform', 'random_scores', 'sample_query_cells',
-    'overlapped_key_cells', 'all_key_cells', 'gather_targets'
+    'overlapped_key_cells', 'all_key_cells', 'targets_over_keys',
+    'CellPairs', 'sample_cell_pairs', 'grid_avg_pool'
 ]
