@@ -49,18 +49,16 @@ def _build(cfg: dict, init_cfg=None):
 
 
 def _teacher(model):
-    return model.momentum_encoder if hasattr(model, 'momentum_encoder') \
-        else model.teacher
+    return model.teacher
 
 
 def _student(model):
-    return model._online_pair() if hasattr(model, 'momentum_encoder') \
-        else model._ema_source()
+    source = getattr(model, '_teacher_source', None) or model._ema_source
+    return source()
 
 
 def _prefix(model) -> str:
-    return 'momentum_encoder.module.' if hasattr(
-        model, 'momentum_encoder') else 'teacher.module.'
+    return 'teacher.module.'
 
 
 # -------------------------------------------------------- deterministic

@@ -169,7 +169,7 @@ def test_head_loss_matches_dense_eq3(key_mode, num):
     targets = targets_over_keys(w[qb, qi], qb, kb, kj, b)
     q_all, z_all = torch.randn(b, m, d), torch.randn(b, m, d)
     head = MGCHead(in_channels=d, hid_channels=16, out_channels=d,
-                   granularities=(c, ), temperature=tau)
+                   num_branches=1, temperature=tau)
     loss = head.contrast(q_all[qb, qi], z_all[kb, kj], targets, b)
     queries = [qi[qb == i].tolist() for i in range(b)]
     keys = [kj[kb == i].tolist() for i in range(b)]
@@ -204,7 +204,7 @@ def test_loss_functions_known_values():
 
 def test_loss_stays_fp32_under_autocast():
     head = MGCHead(in_channels=8, hid_channels=16, out_channels=8,
-                   granularities=(1, ), temperature=0.1)
+                   num_branches=1, temperature=0.1)
     q = torch.randn(6, 8, requires_grad=True)
     k = torch.randn(5, 8)
     t = torch.softmax(torch.randn(6, 5), 1)
