@@ -17,8 +17,9 @@ import os.path as osp
 
 import pytest
 from _utils.resolved_configs import (REPO_ROOT, SNAPSHOT, AddKey, RenameKey,
-                                     RenameValue, config_paths, differences,
-                                     load_snapshot, resolve, translate)
+                                     RenameValue, ReplaceType, config_paths,
+                                     differences, load_snapshot, resolve,
+                                     translate)
 
 # Names changed since the stored resolutions were written, applied in this
 # order to every stored config whose path matches ``configs`` (a glob):
@@ -45,6 +46,10 @@ RENAMES = (
            dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
     AddKey('model.group_head', 'loss',
            dict(type='MugsGroupLoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
+    # MGC blurs with mmpretrain's GaussianBlur (same draws, same kernel).
+    ReplaceType('MGCGaussianBlur', 'GaussianBlur',
+                keys=(('sigma_range', 'magnitude_range'), ),
+                add=(('magnitude_std', 'inf'), )),
 )
 
 # Configs added since the stored resolutions were written (paths relative
@@ -57,7 +62,8 @@ CURRENT = config_paths()
 
 def test_renames_are_well_formed():
     for r in RENAMES:
-        assert isinstance(r, (RenameKey, RenameValue, AddKey)), r
+        assert isinstance(r, (RenameKey, RenameValue, AddKey, ReplaceType)), \
+            r
 
 
 def test_every_rename_still_matches():

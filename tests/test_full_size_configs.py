@@ -91,8 +91,8 @@ def _width(model) -> int:
 
 
 def _teacher_backbone(model):
-    if hasattr(model, 'momentum_encoder'):
-        return model.momentum_encoder.module[0]
+    if type(model).__name__ == 'MGC':
+        return model.teacher.module[0]
     return model.teacher.module.backbone
 
 

@@ -49,18 +49,15 @@ def _build(cfg: dict, init_cfg=None):
 
 
 def _teacher(model):
-    return model.momentum_encoder if hasattr(model, 'momentum_encoder') \
-        else model.teacher
+    return model.teacher
 
 
 def _student(model):
-    return model._online_pair() if hasattr(model, 'momentum_encoder') \
-        else model._teacher_source()
+    return model._teacher_source()
 
 
 def _prefix(model) -> str:
-    return 'momentum_encoder.module.' if hasattr(
-        model, 'momentum_encoder') else 'teacher.module.'
+    return 'teacher.module.'
 
 
 # -------------------------------------------------------- deterministic

@@ -3,6 +3,7 @@ records and OpenMMLab-style publishing."""
 from .head_count import (STANDARD_NUM_HEADS, HeadCountError, arch_num_heads,
                          check_num_heads, module_num_heads,
                          num_heads_from_cfg_text)
+from .key_renames import MGC_KEY_RENAMES, rename_key, rename_state_dict_keys
 from .publish import (TEACHER_PREFIXES, TRAINING_STATE_KEYS, hashed_name,
                       publish_checkpoint, strip_checkpoint)
 from .safe_load import (ALLOWED_GLOBALS, TRUST_ENV, CheckpointHashError,
@@ -25,7 +26,8 @@ __all__ = [
     'hashed_name', 'publish_checkpoint', 'strip_checkpoint',
     'STANDARD_NUM_HEADS', 'HeadCountError', 'arch_num_heads',
     'check_num_heads', 'module_num_heads', 'num_heads_from_cfg_text',
-    'save_checkpoint_file'
+    'save_checkpoint_file', 'MGC_KEY_RENAMES', 'rename_key',
+    'rename_state_dict_keys'
 ]
 
 

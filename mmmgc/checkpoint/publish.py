@@ -21,8 +21,9 @@ __all__ = [
 #: Top-level entries of an mmengine checkpoint that only resuming needs.
 TRAINING_STATE_KEYS = ('optimizer', 'param_schedulers', 'message_hub',
                        'rng_states')
-#: ``state_dict`` prefixes of the EMA teachers of mmmgc's algorithms (MGC's
-#: ``momentum_encoder``, Mugs' ``teacher``) and of mmpretrain's MoCo v3.
+#: ``state_dict`` prefixes of the EMA teachers: ``teacher`` of mmmgc's MGC
+#: and Mugs; ``momentum_encoder`` of mmpretrain's MoCo v3 and of MGC
+#: checkpoints written before the rename (``MGC_KEY_RENAMES``).
 TEACHER_PREFIXES = ('momentum_encoder.', 'teacher.')
 
 

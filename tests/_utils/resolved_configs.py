@@ -244,8 +244,40 @@ class AddKey:
         return hits
 
 
+@dataclass(frozen=True)
+class ReplaceType:
+    """A registered type replaced by another with other argument names:
+    every dict whose ``type`` is ``old`` gets ``type=new``, its keys renamed
+    by ``keys`` (``(old_name, new_name)`` pairs) and the fixed arguments
+    ``add`` set. Only configs whose path matches ``configs`` are
+    translated."""
+    old: str
+    new: str
+    keys: Tuple[Tuple[str, str], ...] = ()
+    add: Tuple[Tuple[str, Any], ...] = ()
+    configs: str = 'configs/*'
+
+    def apply(self, tree: Any) -> int:
+        hits = 0
+        if isinstance(tree, dict):
+            if tree.get('type') == self.old:
+                tree['type'] = self.new
+                for old, new in self.keys:
+                    if old in tree:
+                        tree[new] = tree.pop(old)
+                for k, v in self.add:
+                    tree[k] = copy.deepcopy(v)
+                hits += 1
+            for v in tree.values():
+                hits += self.apply(v)
+        elif isinstance(tree, list):
+            for v in tree:
+                hits += self.apply(v)
+        return hits
+
+
 _MISSING = object()
-Rename = Union[RenameKey, RenameValue, AddKey]
+Rename = Union[RenameKey, RenameValue, AddKey, ReplaceType]
 
 
 def translate(config: str, resolved: dict,

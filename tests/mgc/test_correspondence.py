@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmmgc.models.utils import correspondence_targets
+from mmmgc.models.utils import correspondence_targets, overlapping_cells
 
 from mgc_reference import brute_force_targets  # noqa: E402
 
@@ -18,6 +18,23 @@ def random_geometry(b, img=300, seed=0):
     boxes = torch.tensor(boxes, dtype=torch.float32).view(b, 2, 4)
     flips = torch.from_numpy(rng.random((b, 2)) < 0.5)
     return boxes[:, 0], flips[:, 0], boxes[:, 1], flips[:, 1]
+
+
+def test_selected_rows_and_overlapping_cells_are_those_of_the_full_result():
+    b1, f1, b2, f2 = random_geometry(5, seed=4)
+    b2[0] = torch.tensor([b1[0, 0] + b1[0, 2] + 1, b1[0, 1], 10., 10.])
+    for c in (1, 2, 4):
+        full = correspondence_targets(b1, f1, b2, f2, 8, c)
+        valid = overlapping_cells(b1, f1, b2, f2, 8, c)
+        assert torch.equal(valid, full.sum(-1) > 0)
+        assert not valid[0].any() and valid[1:].any(1).all()
+        img, cell = valid.nonzero(as_tuple=True)
+        img, cell = img.flip(0), cell.flip(0)  # any order
+        rows = correspondence_targets(b1, f1, b2, f2, 8, c, img, cell)
+        assert rows.shape == (len(img), full.shape[-1])
+        assert torch.equal(rows, full[img, cell])
+    with pytest.raises(ValueError, match='both img_idx and cell_idx'):
+        correspondence_targets(b1, f1, b2, f2, 8, 2, img_idx=img)
 
 
 @pytest.mark.parametrize('grid,granularities', [(8, (1, 2, 4, 8)),

@@ -16,9 +16,10 @@ from mgc_reference import brute_force_targets  # noqa: E402
 
 def tiny_mgc(img=32, patch=4, granularities=(1, 2, 4),
              num_samples=(4, 3, 2), shared=True, key_cells='overlap',
-             loss_mode='soft', ema_decay=0.9):
+             loss_mode='soft', ema_decay=0.9, init_cfg=None):
     cfg = dict(
         type='MGC',
+        init_cfg=init_cfg,
         granularities=granularities,
         num_samples=num_samples,
         key_cells=key_cells,
@@ -75,13 +76,13 @@ def test_heads_follow_table7_and_teacher_starts_equal():
     assert isinstance(pred[-1], GlobalBatchNorm1d) and not pred[-1].affine
     student = list(model.backbone.parameters()) + list(
         model.neck.parameters())
-    teacher = list(model.momentum_encoder.module.parameters())
+    teacher = list(model.teacher.module.parameters())
     assert len(student) == len(teacher)
     for s, t in zip(student, teacher):
         assert torch.equal(s, t) and not t.requires_grad
     # defaults stated in the docstrings
     neck = MGCProjectionNeck(in_channels=8)
-    assert neck.granularities == (1, 2, 7) and neck.shared
+    assert neck.num_branches == 3 and neck.shared
     assert proj[0].out_features == 48 and proj[-2].out_features == 16
 
 
@@ -92,7 +93,7 @@ def test_compute_pairs_matches_brute_force_both_directions():
     for index, c in enumerate(model.granularities):
         pairs = model.compute_pairs(boxes, flips, 8, index,
                                     seeds=torch.arange(5))
-        assert [p[:2] for p in pairs] == [(0, 1), (1, 0)]
+        assert [(p.q_view, p.k_view) for p in pairs] == [(0, 1), (1, 0)]
         for qv, kv, qb, qi, kb, kj, t in pairs:
             ref = brute_force_targets(boxes[:, qv].numpy(),
                                       flips[:, qv].numpy(),
@@ -121,7 +122,7 @@ def test_gradients_reach_only_the_online_branch():
     assert set(losses) == {'loss_c1', 'loss_c2', 'loss_c4'}
     sum(losses.values()).backward()
     for name, p in model.named_parameters():
-        if name.startswith('momentum_encoder'):
+        if name.startswith('teacher.'):
             assert p.grad is None, name
         elif p.requires_grad and 'cls_token' not in name:
             assert p.grad is not None and p.grad.abs().sum() > 0, name
@@ -134,7 +135,7 @@ def test_teacher_moves_by_the_stated_convention():
         model, dict(optimizer=dict(type='AdamW', lr=1e-2)))
     batch = make_batch()
     model.train_step(batch, ow)  # teacher == student before the step
-    t_before = [p.clone() for p in model.momentum_encoder.module.parameters()]
+    t_before = [p.clone() for p in model.teacher.module.parameters()]
     s_now = [
         p.clone() for p in list(model.backbone.parameters()) +
         list(model.neck.parameters())
@@ -143,13 +144,13 @@ def test_teacher_moves_by_the_stated_convention():
     # the next train step updates the teacher from the current student
     # (no MessageHub schedule outside a Runner: decay = ema_decay)
     model.train_step(batch, ow)
-    decay = model.momentum_encoder.last_decay
+    decay = model.teacher.last_decay
     assert decay == pytest.approx(0.9)
     for t_old, s, t_new in zip(t_before, s_now,
-                               model.momentum_encoder.module.parameters()):
+                               model.teacher.module.parameters()):
         torch.testing.assert_close(t_new, decay * t_old + (1 - decay) * s)
     moved = sum((a - b).abs().sum() for a, b in zip(
-        t_before, model.momentum_encoder.module.parameters()))
+        t_before, model.teacher.module.parameters()))
     assert moved > 0
 
 
@@ -225,7 +226,7 @@ def test_default_sample_counts_are_the_papers():
     assert model.num_samples == (10, 10, 2)
     assert model.key_cells == 'overlap' and model.symmetric
     assert model.head.temperature == 0.1
-    assert model.momentum_encoder.base_decay == 0.996
+    assert model.teacher.base_decay == 0.996
     assert build((1, 2, 7, 14)).num_samples == (10, 10, 2, 1)
     with pytest.raises(ValueError, match='model.num_samples'):
         build((1, 4))
@@ -234,7 +235,7 @@ def test_default_sample_counts_are_the_papers():
 def test_clear_errors():
     with pytest.raises(ValueError, match='model.num_samples'):
         tiny_mgc(num_samples=(1, 2))
-    with pytest.raises(ValueError, match='model.neck.granularities'):
+    with pytest.raises(ValueError, match='model.neck.num_branches=3'):
         MODELS.build(
             dict(type='MGC', granularities=(1, 2),
                  num_samples=(1, 1),
@@ -242,7 +243,7 @@ def test_clear_errors():
                                img_size=32, patch_size=4,
                                out_type='featmap'),
                  neck=dict(type='MGCProjectionNeck', in_channels=192,
-                           granularities=(1, 4)),
+                           num_branches=3),
                  head=dict(type='MGCHead')))
     model = tiny_mgc(granularities=(1, 3), num_samples=(2, 2))
     data = model.data_preprocessor(make_batch(), True)

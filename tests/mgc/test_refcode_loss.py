@@ -60,7 +60,7 @@ def tiny_model(path, **head_overrides):
     model.init_weights()
     # a teacher that differs from the student
     with torch.no_grad():
-        for p in model.momentum_encoder.parameters():
+        for p in model.teacher.parameters():
             p.add_(0.05 * torch.randn_like(p))
     model.train()
     return model, cfg
@@ -96,7 +96,7 @@ def pool_cells(featmap, c):
 def reference_loss(model, inputs, weights, tau):
     """The public code's formula on the same cells (see module docstring)."""
     student = model.backbone
-    teacher, t_neck = model.momentum_encoder.module
+    teacher, t_neck = model.teacher.module
     boxes = np.asarray(BOXES)
     flips = np.asarray(FLIPS)
     total = 0.0

@@ -5,13 +5,13 @@ import torch
 
 from mmmgc.models.heads import MGCHead
 from mmmgc.models.losses import hard_pair_infonce, soft_target_cross_entropy
-from mmmgc.models.utils import (all_key_cells, correspondence_targets,
-                                gather_targets, overlapped_key_cells,
-                                sample_query_cells)
-from mmmgc.models.utils.sampling import hashed_uniform
+from mmmgc.models.utils import (CellPairs, all_key_cells,
+                                correspondence_targets, overlapped_key_cells,
+                                sample_cell_pairs, sample_query_cells,
+                                targets_over_keys)
+from mmmgc.models.utils.mgc_sampling import hashed_uniform
 
-from mgc_reference import (brute_force_areas, brute_force_targets,  # noqa
-                           dense_eq3_loss)
+from mgc_reference import brute_force_targets, dense_eq3_loss  # noqa
 
 
 def geometry(b, seed):
@@ -94,18 +94,63 @@ def test_keys_and_targets_against_brute_force():
             if ref[b, i, j] > 0
         })
         assert kj[kb == b].tolist() == expect
-    t = gather_targets(w[qb, qi], qb, kb, kj, 5)
-    # raw areas give the same (Eq. 2 normalisation over the kept keys)
-    areas = torch.from_numpy(brute_force_areas(
-        boxes[:, 0].numpy(), flips[:, 0].numpy(), boxes[:, 1].numpy(),
-        flips[:, 1].numpy(), grid, c))
-    torch.testing.assert_close(
-        gather_targets(areas[qb, qi], qb, kb, kj, 5), t)
+    t = targets_over_keys(w[qb, qi], qb, kb, kj, 5)
     for n in range(len(qb)):
         for m in range(len(kb)):
             want = ref[qb[n], qi[n], kj[m]] if qb[n] == kb[m] else 0.0
             assert abs(float(t[n, m]) - want) < 1e-6
     torch.testing.assert_close(t.sum(1), torch.ones(len(qb)))
+
+
+@pytest.mark.parametrize('key_cells', ['overlap', 'all'])
+@pytest.mark.parametrize('pin', ['seeds', 'generator'])
+def test_sample_cell_pairs_gives_rows_of_correspondence_targets(
+        key_cells, pin):
+    """The training path (sample_cell_pairs) against the pure Eq. 2
+    function: each query's targets are its row of correspondence_targets
+    restricted to the keys of its image, bit for bit."""
+    b, grid = 6, 8
+    boxes, flips = geometry(b, seed=7)
+    boxes[0, 1] = torch.tensor([200., 200., 10., 10.])  # disjoint views
+    for c, num in ((1, 5), (2, 3), (4, 2)):
+        kw = dict(seeds=torch.arange(b)) if pin == 'seeds' else dict(
+            generator=torch.Generator().manual_seed(c))
+        pairs = sample_cell_pairs(boxes, flips, grid, c, num, key_cells,
+                                  salt=2 * c, **kw)
+        assert [(p.q_view, p.k_view) for p in pairs] == [(0, 1), (1, 0)]
+        for p in pairs:
+            assert isinstance(p, CellPairs)
+            w = correspondence_targets(boxes[:, p.q_view], flips[:, p.q_view],
+                                       boxes[:, p.k_view], flips[:, p.k_view],
+                                       grid, c)
+            valid = w.sum(-1) > 0
+            assert not valid[0].any()  # no query from the disjoint pair
+            assert valid[p.q_img, p.q_cell].all()
+            assert torch.equal(torch.bincount(p.q_img, minlength=b),
+                               valid.sum(1).clamp(max=num))
+            same = p.q_img[:, None] == p.k_img[None]
+            expect = w[p.q_img[:, None], p.q_cell[:, None], p.k_cell[None]]
+            assert torch.equal(p.targets, expect * same)
+            assert p.targets.dtype == torch.float32
+            torch.testing.assert_close(p.targets.sum(1),
+                                       torch.ones(len(p.q_img)))
+            if key_cells == 'all':
+                assert len(p.k_img) == b * w.shape[-1]
+            else:  # exactly the cells with target mass
+                hit = torch.zeros(b, w.shape[-1], dtype=torch.bool)
+                for img, cell in zip(p.q_img.tolist(), p.q_cell.tolist()):
+                    hit[img] |= w[img, cell] > 0
+                assert torch.equal(torch.stack([p.k_img, p.k_cell], 1),
+                                   hit.nonzero())
+    # one direction only: the first direction's draws (same salt)
+    one = sample_cell_pairs(boxes, flips, grid, 2, 3, key_cells,
+                            symmetric=False, seeds=torch.arange(b), salt=4)
+    two = sample_cell_pairs(boxes, flips, grid, 2, 3, key_cells,
+                            seeds=torch.arange(b), salt=4)
+    assert len(one) == 1 and all(
+        torch.equal(x, y) for x, y in zip(one[0][2:], two[0][2:]))
+    with pytest.raises(ValueError, match='key_cells'):
+        sample_cell_pairs(boxes, flips, grid, 2, 3, 'some')
 
 
 @pytest.mark.parametrize('key_mode,num', [('overlap', 3), ('all', 16)])
@@ -121,10 +166,10 @@ def test_head_loss_matches_dense_eq3(key_mode, num):
         kb, kj = overlapped_key_cells(w[qb, qi], qb, b)
     else:
         kb, kj = all_key_cells(b, m, w.device)
-    targets = gather_targets(w[qb, qi], qb, kb, kj, b)
+    targets = targets_over_keys(w[qb, qi], qb, kb, kj, b)
     q_all, z_all = torch.randn(b, m, d), torch.randn(b, m, d)
     head = MGCHead(in_channels=d, hid_channels=16, out_channels=d,
-                   granularities=(c, ), temperature=tau)
+                   num_branches=1, temperature=tau)
     loss = head.contrast(q_all[qb, qi], z_all[kb, kj], targets, b)
     queries = [qi[qb == i].tolist() for i in range(b)]
     keys = [kj[kb == i].tolist() for i in range(b)]
@@ -159,7 +204,7 @@ def test_loss_functions_known_values():
 
 def test_loss_stays_fp32_under_autocast():
     head = MGCHead(in_channels=8, hid_channels=16, out_channels=8,
-                   granularities=(1, ), temperature=0.1)
+                   num_branches=1, temperature=0.1)
     q = torch.randn(6, 8, requires_grad=True)
     k = torch.randn(5, 8)
     t = torch.softmax(torch.randn(6, 5), 1)

@@ -1,13 +1,16 @@
-"""The two-view crop records geometry that matches its pixels."""
+"""The two-view crop records geometry that matches its pixels; the blur of
+the MGC configs."""
 import inspect
+import os.path as osp
 
 import numpy as np
 import pytest
 from mmpretrain.datasets.transforms import PackInputs
 
-from mmmgc.datasets.transforms import (MGCGaussianBlur, MGCTwoViewCrop,
-                                       to_three_channels)
+from mmmgc.datasets.transforms import MGCTwoViewCrop, to_three_channels
 from mmmgc.datasets.transforms.mgc_two_view_crop import box_iou
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def coordinate_image(h=120, w=160):
@@ -81,15 +84,61 @@ def test_any_input_comes_out_three_channel():
         to_three_channels(np.zeros((4, 4, 2)))
 
 
-def test_blur_sigma_is_drawn_per_call():
-    np.random.seed(0)
-    blur = MGCGaussianBlur(sigma_range=(0.1, 2.0), prob=1.0)
-    img = np.random.randint(0, 255, (16, 16, 3), np.uint8)
-    sigmas = {blur(dict(img=img.copy()))['img'] is not None and
-              blur.last_sigma for _ in range(5)}
-    assert len(sigmas) == 5 and all(0.1 <= s <= 2.0 for s in sigmas)
-    never = MGCGaussianBlur(prob=0.0)
-    np.testing.assert_array_equal(never(dict(img=img.copy()))['img'], img)
+def reference_blur(img, sigma_range, prob):
+    """Table 8's blur: with probability ``prob``, PIL's Gaussian blur with
+    sigma ~ U(sigma_range) drawn at every call (numpy's global RNG)."""
+    from PIL import Image, ImageFilter
+    if np.random.rand() >= prob:
+        return img, None
+    sigma = float(np.random.uniform(*sigma_range))
+    out = Image.fromarray(img).filter(ImageFilter.GaussianBlur(radius=sigma))
+    return np.asarray(out, dtype=img.dtype), sigma
+
+
+@pytest.mark.parametrize('config', ['configs/mgc/mgc_demo.py',
+                                    'configs/_base_/datasets/'
+                                    'mgc_pretrain_224.py'])
+def test_configured_blur_draws_sigma_per_call(config, monkeypatch):
+    """The MGC configs blur with mmpretrain's GaussianBlur; with the same
+    numpy seed it makes the same draws and pixels as the reference, and a
+    new sigma in the configured range at every call."""
+    from mmengine.config import Config
+    from mmpretrain.registry import TRANSFORMS
+    from PIL import ImageFilter
+    cfg = Config.fromfile(osp.join(REPO, config))
+    blurs = [t for p in (cfg.view1_pipeline, cfg.view2_pipeline) for t in p
+             if t['type'] == 'GaussianBlur']
+    assert [b['prob'] for b in blurs] == [1.0, 0.1]
+    radii = []
+    base = ImageFilter.GaussianBlur
+
+    class Spy(base):
+        def __init__(self, radius=2):
+            radii.append(radius)
+            super().__init__(radius)
+
+    rng = np.random.default_rng(0)
+    for b in blurs:
+        blur = TRANSFORMS.build(b)
+        lo, hi = b['magnitude_range']
+        drawn = []
+        for seed in range(60):
+            img = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+            np.random.seed(seed)
+            want, sigma = reference_blur(img.copy(), (lo, hi), b['prob'])
+            np.random.seed(seed)
+            radii.clear()
+            with monkeypatch.context() as m:
+                m.setattr(ImageFilter, 'GaussianBlur', Spy)
+                got = blur(dict(img=img.copy()))['img']
+            np.testing.assert_array_equal(got, want)
+            assert len(radii) == (sigma is not None)
+            if sigma is not None:  # the same draw, up to rounding
+                assert abs(radii[0] - sigma) < 1e-12 and lo <= radii[0] <= hi
+                drawn.append(radii[0])
+        assert len(set(drawn)) == len(drawn) > 0
+        if b['prob'] == 1.0:
+            assert len(drawn) == 60
 
 
 def test_per_view_pipelines_and_packing():

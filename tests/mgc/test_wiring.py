@@ -82,7 +82,7 @@ def build_model():
     model = MODELS.build(cfg)
     model.init_weights()
     with torch.no_grad():
-        model.momentum_encoder.module[0].tag.fill_(1.0)
+        model.teacher.module[0].tag.fill_(1.0)
     return model
 
 
@@ -142,7 +142,7 @@ def run_and_capture(model, batch):
     hooks = [
         model.neck.register_forward_pre_hook(
             lambda m, args: record['q'].append(args[0][0].detach())),
-        model.momentum_encoder.module[1].register_forward_pre_hook(
+        model.teacher.module[1].register_forward_pre_hook(
             lambda m, args: record['k'].append(args[0][0].detach())),
     ]
     head_loss = model.head.loss

@@ -189,7 +189,7 @@ def test_two_ranks_equal_one_rank_with_twice_the_batch(tmp_path):
         if algo == 'mgc':
             # GlobalBatchNorm1d in projector and predictor
             assert any('running_mean' in k for k in keys), 'no BN stats'
-            assert any(k.startswith('momentum_encoder.') for k in keys)
+            assert any(k.startswith('teacher.') for k in keys)
             # keys are global: every rank's softmax ran over the keys of
             # the whole batch, and the queries split between the ranks
             s0, s1 = ranks[0]['shapes'], ranks[1]['shapes']

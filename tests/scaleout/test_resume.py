@@ -48,11 +48,25 @@ def test_mgc_iter_based_resume_across_epoch_boundary_is_bit_exact(tmp_path):
     ckpt = _assert_same_end(osp.join(full, 'iter_4.pth'),
                             osp.join(resumed, 'iter_4.pth'))
     sd = ckpt['state_dict']
-    assert any(k.startswith('momentum_encoder.') for k in sd)
+    assert any(k.startswith('teacher.') for k in sd)
     assert any('running_mean' in k for k in sd)
     rec_full, rec_res = u.read_records(full), u.read_records(resumed)
     assert sorted(rec_res) == [4]
     assert rec_res[4] == rec_full[4]  # same batch, geometry, exact losses
+
+    # A checkpoint that names the teacher ``momentum_encoder`` (written
+    # before the rename) resumes to the same end.
+    legacy_ckpt = u.load_ckpt(osp.join(full, 'iter_3.pth'))
+    legacy_ckpt['state_dict'] = {
+        ('momentum_encoder.' + k[len('teacher.'):]
+         if k.startswith('teacher.') else k): v
+        for k, v in legacy_ckpt['state_dict'].items()
+    }
+    torch.save(legacy_ckpt, str(tmp_path / 'iter_3_legacy.pth'))
+    legacy = str(tmp_path / 'legacy')
+    u.train(cfg_path, legacy, '--resume', str(tmp_path / 'iter_3_legacy.pth'))
+    _assert_same_end(osp.join(full, 'iter_4.pth'),
+                     osp.join(legacy, 'iter_4.pth'))
 
     # Control: without RNGStateHook the data stream is still the same
     # (per-sample seeds) but MGC's query sampling draws from a re-seeded

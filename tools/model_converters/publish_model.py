@@ -8,11 +8,12 @@
 Writes OUT without the resume-only entries (optimiser, parameter
 schedulers, message hub, RNG states) unless ``--keep-optimizer``, and,
 with ``--strip-teacher``, without the EMA teacher's weights
-(``momentum_encoder.*`` of MGC, ``teacher.*`` of Mugs, or the given
-``--teacher-prefix``). Then, as OpenMMLab's own ``publish_model.py``,
-renames it to ``<OUT stem>-<first 8 hex digits of its sha256>.<ext>``
-and prints the final name. OUT may end in ``.pth`` or, for a backbone
-export (``state_dict`` + ``meta`` only), ``.safetensors``.
+(``teacher.*`` of MGC and Mugs, ``momentum_encoder.*`` of older MGC
+checkpoints and MoCo v3, or the given ``--teacher-prefix``). Then, as
+OpenMMLab's own ``publish_model.py``, renames it to
+``<OUT stem>-<first 8 hex digits of its sha256>.<ext>`` and prints the
+final name. OUT may end in ``.pth`` or, for a backbone export
+(``state_dict`` + ``meta`` only), ``.safetensors``.
 
 mmmgc's loaders verify such a suffix and refuse a file whose sha256 does
 not start with it. IN is read without running code from it

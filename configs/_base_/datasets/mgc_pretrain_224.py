@@ -23,10 +23,18 @@ color_aug = [
         channel_weights=(0.114, 0.587, 0.2989)),
 ]
 view1_pipeline = color_aug + [
-    dict(type='MGCGaussianBlur', sigma_range=(0.1, 2.0), prob=1.0),
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=1.0),
 ]
 view2_pipeline = color_aug + [
-    dict(type='MGCGaussianBlur', sigma_range=(0.1, 2.0), prob=0.1),
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=0.1),
     dict(type='Solarize', thr=128, prob=0.2),
 ]
 train_pipeline = [

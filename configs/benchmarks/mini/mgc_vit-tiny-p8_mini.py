@@ -24,12 +24,20 @@ grayscale = dict(
 view1_pipeline = [
     jitter,
     grayscale,
-    dict(type='MGCGaussianBlur', sigma_range=(0.03, 0.57), prob=1.0),
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.03, 0.57),
+        magnitude_std='inf',
+        prob=1.0),
 ]
 view2_pipeline = [
     jitter,
     grayscale,
-    dict(type='MGCGaussianBlur', sigma_range=(0.03, 0.57), prob=0.1),
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.03, 0.57),
+        magnitude_std='inf',
+        prob=0.1),
     dict(type='Solarize', thr=128, prob=0.2),
 ]
 train_pipeline = [

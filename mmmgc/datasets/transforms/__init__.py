@@ -1,11 +1,9 @@
-from .loading import RobustLoadImage, UnreadableImageError, read_image_rgb
-from .mgc_gaussian_blur import MGCGaussianBlur
-from .mgc_three_channels import to_three_channels
+from .loading import (RobustLoadImage, UnreadableImageError, read_image_rgb,
+                      to_three_channels)
 from .mgc_two_view_crop import MGCTwoViewCrop
 from .mugs_multicrop import MugsMultiCrop
 
 __all__ = [
     'RobustLoadImage', 'UnreadableImageError', 'read_image_rgb',
-    'MGCGaussianBlur', 'to_three_channels', 'MGCTwoViewCrop',
-    'MugsMultiCrop'
+    'to_three_channels', 'MGCTwoViewCrop', 'MugsMultiCrop'
 ]

@@ -21,7 +21,7 @@ from mmcv.transforms import BaseTransform, Compose
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import TRANSFORMS
 
-from .mgc_three_channels import to_three_channels
+from .loading import to_three_channels
 
 Box = Tuple[int, int, int, int]
 

@@ -1,5 +1,5 @@
 """The prediction head H of MGC and its contrastive loss (paper Eq. 3)."""
-from typing import Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -40,10 +40,11 @@ class MGCHead(BaseModule):
         out_channels (int): Output width (must equal the key width).
             Defaults to 128.
         num_layers (int): Linear layers. Defaults to 2.
-        granularities (Sequence[int]): Pooling windows. Defaults to
-            (1, 2, 7).
-        shared (bool): One predictor for all granularities. Defaults to
-            True.
+        num_branches (int): Number of granularities; :class:`MGC` sets it
+            from ``model.granularities``. Defaults to 3 (for the default
+            granularities (1, 2, 7)).
+        shared (bool): One predictor for all granularities, else one per
+            granularity (``num_branches`` of them). Defaults to True.
         temperature (float): tau of Eq. 3. Defaults to 0.1 (public code).
         loss (dict): Loss config. Defaults to
             ``dict(type='MGCSoftTargetLoss')``.
@@ -70,7 +71,7 @@ class MGCHead(BaseModule):
                  hid_channels: int = 2048,
                  out_channels: int = 128,
                  num_layers: int = 2,
-                 granularities: Sequence[int] = (1, 2, 7),
+                 num_branches: int = 3,
                  shared: bool = True,
                  temperature: float = 0.1,
                  loss: dict = dict(type='MGCSoftTargetLoss'),
@@ -85,22 +86,27 @@ class MGCHead(BaseModule):
         if direction_reduction not in ('mean', 'sum'):
             raise ValueError("MGCHead: direction_reduction must be 'mean' or "
                              f"'sum', got {direction_reduction!r}")
-        self.granularities = tuple(int(c) for c in granularities)
+        if int(num_branches) < 1:
+            raise ValueError('MGCHead: num_branches must be >= 1, got '
+                             f'{num_branches}')
+        self.num_branches = int(num_branches)
         if granularity_weights is None:
-            self.granularity_weights = tuple(1.0 for _ in self.granularities)
+            self.granularity_weights = tuple(
+                1.0 for _ in range(self.num_branches))
         else:
             w = tuple(float(v) for v in granularity_weights)
-            if len(w) != len(self.granularities) or min(w) < 0 or sum(w) <= 0:
+            if len(w) != self.num_branches or min(w) < 0 or sum(w) <= 0:
                 raise ValueError(
                     f'model.head.granularity_weights={tuple(w)} must give one '
                     'non-negative weight per granularity of '
-                    f'granularities={self.granularities}, with a positive sum')
+                    f'model.granularities ({self.num_branches}), with a '
+                    'positive sum')
             self.granularity_weights = tuple(v / sum(w) for v in w)
         self.direction_reduction = direction_reduction
         self.per_direction_bn = per_direction_bn
         self.shared = shared
         self.temperature = temperature
-        n = 1 if shared else len(self.granularities)
+        n = 1 if shared else self.num_branches
         self.predictors = nn.ModuleList(
             build_mlp(in_channels, hid_channels, out_channels, num_layers,
                       norm='BN', act='ReLU', last_norm='BN_noaffine')
@@ -138,7 +144,7 @@ class MGCHead(BaseModule):
 
     def loss(self, queries: Tensor, keys: Sequence[Tensor],
              targets: Sequence[Tensor], index: int,
-             num_images: int) -> Dict[str, Tensor]:
+             num_images: int) -> Tensor:
         """Loss of one granularity over one or more directions, combined by
         ``direction_reduction`` and weighted by ``granularity_weights``.
 
@@ -149,13 +155,12 @@ class MGCHead(BaseModule):
                 ``per_direction_bn``).
             keys (Sequence[Tensor]): Per direction, ``(K_d, D)`` keys.
             targets (Sequence[Tensor]): Per direction, ``(Q_d, K_d)``.
-            index (int): Position of the granularity in ``granularities``.
+            index (int): Position of the granularity in
+                ``model.granularities``.
             num_images (int): Images in the local batch.
 
         Returns:
-            dict[str, Tensor]: ``loss`` (the weighted combination) and
-            ``loss_per_direction`` (a list, one unweighted scalar per
-            direction).
+            Tensor: The weighted combination (a scalar).
         """
         splits = [int(t.shape[0]) for t in targets]
         if sum(splits) != queries.shape[0]:
@@ -173,8 +178,7 @@ class MGCHead(BaseModule):
         total = sum(per_dir)
         if self.direction_reduction == 'mean':
             total = total / len(per_dir)
-        return dict(loss=self.granularity_weights[index] * total,
-                    loss_per_direction=per_dir)
+        return self.granularity_weights[index] * total
 
 
 __all__ = ['MGCHead', 'place_local_targets']

@@ -1,5 +1,5 @@
 """The projection head G of MGC (paper Table 7)."""
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
@@ -24,10 +24,11 @@ class MGCProjectionNeck(BaseModule):
         hid_channels (int): Hidden width. Defaults to 2048.
         out_channels (int): Output width. Defaults to 128.
         num_layers (int): Linear layers. Defaults to 3.
-        granularities (Sequence[int]): Pooling windows ``c``. Defaults to
-            (1, 2, 7).
-        shared (bool): One projector for all granularities. Defaults to
-            True.
+        num_branches (int): Number of granularities; :class:`MGC` sets it
+            from ``model.granularities``. Defaults to 3 (for the default
+            granularities (1, 2, 7)).
+        shared (bool): One projector for all granularities, else one per
+            granularity (``num_branches`` of them). Defaults to True.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -36,13 +37,16 @@ class MGCProjectionNeck(BaseModule):
                  hid_channels: int = 2048,
                  out_channels: int = 128,
                  num_layers: int = 3,
-                 granularities: Sequence[int] = (1, 2, 7),
+                 num_branches: int = 3,
                  shared: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.granularities = tuple(int(c) for c in granularities)
+        if int(num_branches) < 1:
+            raise ValueError('MGCProjectionNeck: num_branches must be >= 1, '
+                             f'got {num_branches}')
+        self.num_branches = int(num_branches)
         self.shared = shared
-        n = 1 if shared else len(self.granularities)
+        n = 1 if shared else self.num_branches
         self.projectors = nn.ModuleList(
             build_mlp(in_channels, hid_channels, out_channels, num_layers,
                       norm='BN', act='ReLU', last_norm='BN_noaffine')
@@ -53,7 +57,8 @@ class MGCProjectionNeck(BaseModule):
 
         Args:
             inputs (tuple[Tensor]): ``(tokens,)`` with ``tokens`` ``(N, C)``.
-            index (int): Position of the granularity in ``granularities``.
+            index (int): Position of the granularity in
+                ``model.granularities``.
 
         Returns:
             tuple[Tensor]: ``(N, out_channels)``.

@@ -8,42 +8,46 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
-from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
-                     cell_overlaps, gather_targets, grid_avg_pool,
-                     is_distributed, overlapped_key_cells, row_areas,
-                     sample_query_cells)
+from ...checkpoint.key_renames import MGC_KEY_RENAMES, rename_state_dict_keys
+from ..utils import (CellPairs, EMATeacher, grid_avg_pool, is_distributed,
+                     sample_cell_pairs)
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 #: Query cells per image in the paper (Sec. 4.1.2), by granularity.
 PAPER_NUM_SAMPLES = {1: 10, 2: 10, 7: 2, 14: 1}
 
-#: One direction of the symmetric loss: the query view, the key view and,
-#: for that pair, ``(q_img, q_cell, k_img, k_cell, targets)``.
-Pairs = Tuple[int, int, Tensor, Tensor, Tensor, Tensor, Tensor]
+
+def _with_num_branches(cfg: Union[dict, nn.Module], num: int,
+                       where: str) -> Union[dict, nn.Module]:
+    """Give a neck or head config one branch per granularity (used when it
+    is not ``shared``), or check that an explicit ``num_branches`` agrees."""
+    if not isinstance(cfg, dict):
+        return cfg
+    if 'num_branches' in cfg and int(cfg['num_branches']) != num:
+        raise ValueError(
+            f'{where}.num_branches={cfg["num_branches"]} differs from the '
+            f'{num} entries of model.granularities (leave it out: MGC sets '
+            'it)')
+    return dict(cfg, num_branches=num)
 
 
-def _inject(cfg: Union[dict, nn.Module], key: str, value, where: str):
-    """Fill ``key`` of a sub-module config from the algorithm, or check that
-    an explicit value agrees."""
-    if isinstance(cfg, dict):
-        cfg = dict(cfg)
-        if key in cfg and tuple(cfg[key]) != tuple(value):
-            raise ValueError(f'{where}.{key}={tuple(cfg[key])} differs from '
-                             f'model.{key}={tuple(value)}')
-        cfg[key] = tuple(value)
-    return cfg
+def _rename_legacy_keys(module: nn.Module, state_dict: dict, prefix: str,
+                        *args) -> None:
+    """Load pre-hook: read checkpoints written before the teacher was
+    renamed (:data:`MGC_KEY_RENAMES`)."""
+    rename_state_dict_keys(state_dict, MGC_KEY_RENAMES, prefix)
 
 
 @MODELS.register_module()
 class MGC(BaseSelfSupervisor):
     """Multi-Grained Contrast.
 
-    Both views go through the online backbone and the momentum backbone.
+    Both views go through the online backbone and the teacher's backbone.
     For each granularity ``c`` the patch-token maps are average-pooled with
     window ``c``; per image, up to ``num_samples[c]`` query cells are drawn
     among the cells of the query view that overlap the other view, and the
     keys are taken from the other view (see ``key_cells``). Queries go
-    through the projector G and the predictor H, keys through the momentum
+    through the projector G and the predictor H, keys through the teacher's
     projector (no gradient). The loss of each granularity is the soft-target
     cross-entropy of Eq. 3 against the keys of ALL images of the global
     batch, averaged over the two directions (view 1 -> 2 and 2 -> 1); the
@@ -65,15 +69,20 @@ class MGC(BaseSelfSupervisor):
 
     The EMA convention is the one of :mod:`mmmgc.models.utils.ema`: the
     teacher keeps ``decay`` of its old value (0.996 -> 1, cosine). The
-    momentum encoder runs without dropout or drop path whatever the
-    student's ``drop_path_rate`` (as the authors build it); its projector's
-    BatchNorm normalises with the batch in training (``batch_stats``).
+    teacher (``teacher``, an :class:`EMATeacher` of the backbone and the
+    projector, the authors' momentum encoder) runs without dropout or drop
+    path whatever the student's ``drop_path_rate`` (as the authors build
+    it); its projector's BatchNorm normalises with the batch in training
+    (``batch_stats``). Checkpoints that name it ``momentum_encoder`` (before
+    the rename) load as well (:data:`MGC_KEY_RENAMES`).
 
     Args:
         backbone (dict): ViT returning patch-token maps ``(B, C, H, W)``
             (``out_type='featmap'``).
-        neck (dict): Projector (:class:`MGCProjectionNeck`).
-        head (dict): Predictor + loss (:class:`MGCHead`).
+        neck (dict): Projector (:class:`MGCProjectionNeck`); its
+            ``num_branches`` is set to the number of granularities.
+        head (dict): Predictor + loss (:class:`MGCHead`); its
+            ``num_branches`` is set likewise.
         granularities (Sequence[int]): Pooling windows ``c``; each must
             divide the patch grid. Defaults to (1, 2, 7) (Table 6's best).
         num_samples (Sequence[int], optional): Query cells per image for
@@ -135,8 +144,8 @@ class MGC(BaseSelfSupervisor):
             raise ValueError("model.key_cells must be 'overlap' or 'all', "
                              f'got {key_cells!r}')
         check_backbone_init(backbone_init)
-        neck = _inject(neck, 'granularities', granularities, 'model.neck')
-        head = _inject(head, 'granularities', granularities, 'model.head')
+        neck = _with_num_branches(neck, len(granularities), 'model.neck')
+        head = _with_num_branches(head, len(granularities), 'model.head')
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -160,24 +169,26 @@ class MGC(BaseSelfSupervisor):
         #: Optional generator for the query sampling (tests pin it); data
         #: samples with a ``sampling_seed`` field take precedence.
         self.sampling_generator: Optional[torch.Generator] = None
-        self.momentum_encoder = EMATeacher(
-            self._online_pair(), base_decay=ema_decay,
+        self.teacher = EMATeacher(
+            self._teacher_source(), base_decay=ema_decay,
             end_decay=ema_end_decay, batch_stats=True)
+        self._register_load_state_dict_pre_hook(_rename_legacy_keys,
+                                                with_module=True)
 
-    def _online_pair(self) -> nn.ModuleList:
-        """The online modules that the teacher tracks, in teacher order."""
+    def _teacher_source(self) -> nn.ModuleList:
+        """The student modules that the teacher tracks, in teacher order:
+        ``teacher.module[0]`` is the backbone, ``[1]`` the projector."""
         return nn.ModuleList([self.backbone, self.neck])
 
     def init_weights(self) -> None:
         """Initialise (``backbone_init``), then start the teacher as an exact
         copy of the student, unless a ``Pretrained`` checkpoint holds the
-        whole momentum encoder (see :meth:`EMATeacher.sync_unless_loaded`).
+        whole teacher (see :meth:`EMATeacher.sync_unless_loaded`).
         """
         super().init_weights()
         maybe_init_backbone_(self, self.backbone_init)
-        self.momentum_encoder.sync_unless_loaded(self._online_pair(),
-                                                 self.init_cfg,
-                                                 'momentum_encoder.module.')
+        self.teacher.sync_unless_loaded(self._teacher_source(), self.init_cfg,
+                                        'teacher.module.', MGC_KEY_RENAMES)
 
     # ----------------------------------------------------------------- data
     @staticmethod
@@ -221,46 +232,18 @@ class MGC(BaseSelfSupervisor):
                             dtype=torch.int64, device=device)
 
     # -------------------------------------------------------------- pairing
-    @torch.no_grad()
     def compute_pairs(self, boxes: Tensor, flips: Tensor, grid_size: int,
                       index: int,
-                      seeds: Optional[Tensor] = None) -> List[Pairs]:
-        """Correspondence targets, query sampling and key selection of one
-        granularity, for each direction.
-
-        The maths is that of :func:`correspondence_targets` (Eq. 2), taken
-        in its separable form: the areas are outer products of two 1-D
-        overlap tables (:func:`cell_overlaps`), so only the rows of the
-        sampled queries are ever formed (:func:`areas_from_overlaps`) and
-        normalised (:func:`gather_targets`), and the reverse direction
-        reuses the transposed tables.
-
-        Returns:
-            list: Per direction ``(q_view, k_view, q_img, q_cell, k_img,
-            k_cell, targets)``; ``targets`` is ``(Q, K)`` float32.
-        """
-        c = self.granularities[index]
-        batch = boxes.shape[0]
-        ox, oy = cell_overlaps(boxes[:, 0], flips[:, 0], boxes[:, 1],
-                               flips[:, 1], grid_size, c)
-        directions = [(0, 1, ox, oy)]
-        if self.symmetric:  # the reverse pairing transposes the tables
-            directions.append((1, 0, ox.transpose(1, 2), oy.transpose(1, 2)))
-        out = []
-        for d, (qv, kv, dx, dy) in enumerate(directions):
-            valid = row_areas(dx, dy) > 0
-            qb, qi = sample_query_cells(
-                valid, self.num_samples[index], self.sampling_generator,
-                seeds, salt=2 * index + d)
-            # raw areas of the sampled rows; normalised in gather_targets
-            rows = areas_from_overlaps(dx, dy, qb, qi)
-            if self.key_cells == 'overlap':
-                kb, kj = overlapped_key_cells(rows, qb, batch)
-            else:
-                kb, kj = all_key_cells(batch, rows.shape[1], rows.device)
-            out.append((qv, kv, qb, qi, kb, kj,
-                        gather_targets(rows, qb, kb, kj, batch)))
-        return out
+                      seeds: Optional[Tensor] = None) -> List[CellPairs]:
+        """Queries, keys and Eq. 2 targets of granularity number ``index``
+        for each direction (:func:`sample_cell_pairs`); the draws of
+        granularity ``index`` and direction ``d`` use salt ``2 * index +
+        d``."""
+        return sample_cell_pairs(
+            boxes, flips, grid_size, self.granularities[index],
+            self.num_samples[index], key_cells=self.key_cells,
+            symmetric=self.symmetric, generator=self.sampling_generator,
+            seeds=seeds, salt=2 * index)
 
     # ----------------------------------------------------------------- loss
     @staticmethod
@@ -296,9 +279,9 @@ class MGC(BaseSelfSupervisor):
         batch = inputs[0].shape[0]
         feats = self._featmap(self.backbone(x))
         with torch.no_grad():
-            self.momentum_encoder.update(self._online_pair())
-            t_feats = self._featmap(self.momentum_encoder.module[0](x))
-        teacher_neck = self.momentum_encoder.module[1]
+            self.teacher.update(self._teacher_source())
+            t_feats = self._featmap(self.teacher.module[0](x))
+        teacher_neck = self.teacher.module[1]
         grid = feats.shape[-1]
         for c in self.granularities:
             if grid % c:
@@ -315,15 +298,14 @@ class MGC(BaseSelfSupervisor):
             with torch.no_grad():
                 t_pooled = grid_avg_pool(t_feats, c)
                 k_tokens = torch.cat([
-                    t_pooled[kb + kv * batch, kj]
-                    for _, kv, _, _, kb, kj, _ in pairs
+                    t_pooled[p.k_img + p.k_view * batch, p.k_cell]
+                    for p in pairs
                 ])
             q_tokens = torch.cat([
-                pooled[qb + qv * batch, qi]
-                for qv, _, qb, qi, _, _, _ in pairs
+                pooled[p.q_img + p.q_view * batch, p.q_cell] for p in pairs
             ])
-            q_sizes = [int(p[2].shape[0]) for p in pairs]
-            k_sizes = [int(p[4].shape[0]) for p in pairs]
+            q_sizes = [int(p.q_img.shape[0]) for p in pairs]
+            k_sizes = [int(p.k_img.shape[0]) for p in pairs]
             # the head's per_direction_bn: one projector call per direction
             per_dir = getattr(self.head, 'per_direction_bn', False)
             if not is_distributed() and min(
@@ -340,8 +322,8 @@ class MGC(BaseSelfSupervisor):
                     [teacher_neck((t, ), index)[0] for t in k_parts])
             k_split = k_proj.split(k_sizes)
             losses[f'loss_c{c}'] = self.head.loss(q_proj, list(k_split),
-                                                  [p[6] for p in pairs],
-                                                  index, batch)['loss']
+                                                  [p.targets for p in pairs],
+                                                  index, batch)
         return losses
 
 

@@ -13,16 +13,17 @@ iteration. The teacher never receives gradients.
 The teacher is deterministic: :class:`EMATeacher` keeps every sub-module of
 its copy in eval mode (no dropout, no drop path, whatever the student
 uses); only BatchNorm layers follow the train mode, when ``batch_stats`` is
-set (MGC's momentum projector, Mugs' ``teacher_batch_stats``).
+set (MGC's teacher projector, Mugs' ``teacher_batch_stats``).
 """
 import copy
 import math
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...checkpoint.key_renames import rename_key
 from .strict_load import read_state_dict
 
 
@@ -156,9 +157,11 @@ class EMATeacher(nn.Module):
         return self
 
     @torch.no_grad()
-    def sync_unless_loaded(self, student: nn.Module,
+    def sync_unless_loaded(self,
+                           student: nn.Module,
                            init_cfg: Union[dict, Sequence[dict], None],
-                           prefix: str) -> bool:
+                           prefix: str,
+                           renames: Sequence[Tuple[str, str]] = ()) -> bool:
         """Copy ``student`` into the teacher, unless the ``Pretrained``
         checkpoint of the algorithm's ``init_cfg`` holds this teacher's
         weights (then they were just loaded and are kept).
@@ -167,7 +170,11 @@ class EMATeacher(nn.Module):
             student (nn.Module): The online modules, in teacher order.
             init_cfg (dict | list[dict] | None): The algorithm's init_cfg.
             prefix (str): This teacher's key prefix in the algorithm's
-                state dict, e.g. ``'momentum_encoder.module.'``.
+                state dict, e.g. ``'teacher.module.'``.
+            renames (Sequence[tuple[str, str]]): ``(old, new)`` key
+                prefixes that the algorithm renames when loading (see
+                :mod:`mmmgc.checkpoint.key_renames`), applied to the
+                checkpoint's keys first. Defaults to none.
 
         Returns:
             bool: True when the student was copied.
@@ -178,7 +185,7 @@ class EMATeacher(nn.Module):
         """
         cfg = pretrained_init_cfg(init_cfg)
         if cfg is not None:
-            keys = set(checkpoint_keys(cfg))
+            keys = {rename_key(k, renames) for k in checkpoint_keys(cfg)}
             own = [prefix + k for k in self.module.state_dict()]
             missing = [k for k in own if k not in keys]
             if not missing:

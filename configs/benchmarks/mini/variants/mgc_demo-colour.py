@@ -30,13 +30,15 @@ train_dataloader = dict(
             view_pipelines=[
                 color_aug + [
                     dict(
-                        type='MGCGaussianBlur',
-                        sigma_range=(0.03, 0.57),
+                        type='GaussianBlur',
+                        magnitude_range=(0.03, 0.57),
+                        magnitude_std='inf',
                         prob=1.0)
                 ], color_aug + [
                     dict(
-                        type='MGCGaussianBlur',
-                        sigma_range=(0.03, 0.57),
+                        type='GaussianBlur',
+                        magnitude_range=(0.03, 0.57),
+                        magnitude_std='inf',
                         prob=0.1),
                     dict(type='Solarize', thr=128, prob=0.2)
                 ]

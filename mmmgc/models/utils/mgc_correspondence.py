@@ -129,6 +129,8 @@ def areas_from_overlaps(ox: Tensor, oy: Tensor,
         Tensor: ``(B, G*G, G*G)``, or ``(Q, G*G)`` for the given rows.
     """
     cells = ox.shape[-1]
+    if (img_idx is None) != (cell_idx is None):
+        raise ValueError('give both img_idx and cell_idx, or neither')
     if img_idx is None:
         area = oy[:, :, None, :, None] * ox[:, None, :, None, :]
         return area.reshape(ox.shape[0], cells * cells, cells * cells)
@@ -142,38 +144,66 @@ def row_areas(ox: Tensor, oy: Tensor) -> Tensor:
     return (oy.sum(2).unsqueeze(2) * ox.sum(2).unsqueeze(1)).flatten(1)
 
 
-def correspondence_areas(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
-                         flips2: Tensor, grid_size: int,
-                         granularity: int) -> Tensor:
-    """Intersection areas of every view-1 cell with every view-2 cell.
+def overlapping_cells(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
+                      flips2: Tensor, grid_size: int,
+                      granularity: int) -> Tensor:
+    """The view-1 cells that overlap view 2: the rows of
+    :func:`correspondence_targets` that are not all zero.
+
+    Arguments as in :func:`correspondence_targets`.
+
+    Returns:
+        Tensor: bool ``(B, G*G)``.
+    """
+    return row_areas(*cell_overlaps(boxes1, flips1, boxes2, flips2,
+                                    grid_size, granularity)) > 0
+
+
+def correspondence_areas(boxes1: Tensor,
+                         flips1: Tensor,
+                         boxes2: Tensor,
+                         flips2: Tensor,
+                         grid_size: int,
+                         granularity: int,
+                         img_idx: Optional[Tensor] = None,
+                         cell_idx: Optional[Tensor] = None) -> Tensor:
+    """Intersection areas of view-1 cells with every view-2 cell.
 
     Arguments as in :func:`correspondence_targets`.
 
     Returns:
         Tensor: float64 ``(B, G*G, G*G)``; entry ``[b, i, j]`` is the area in
         original-image pixels of (cell i of view 1) ∩ (cell j of view 2).
+        With ``img_idx`` and ``cell_idx``, only the rows of those cells:
+        ``(Q, G*G)``.
     """
-    return areas_from_overlaps(*cell_overlaps(boxes1, flips1, boxes2, flips2,
-                                              grid_size, granularity))
+    ox, oy = cell_overlaps(boxes1, flips1, boxes2, flips2, grid_size,
+                           granularity)
+    return areas_from_overlaps(ox, oy, img_idx, cell_idx)
 
 
 def normalize_rows(areas: Tensor) -> Tensor:
     """Divide each row by its sum; all-zero rows stay zero (float32).
 
     Args:
-        areas (Tensor): ``(B, M, N)`` non-negative areas.
+        areas (Tensor): ``(..., N)`` non-negative areas.
 
     Returns:
-        Tensor: float32 ``(B, M, N)`` row-stochastic (or zero) targets.
+        Tensor: float32 ``(..., N)`` row-stochastic (or zero) targets.
     """
     total = areas.sum(-1, keepdim=True)
     out = areas / torch.where(total > 0, total, torch.ones_like(total))
     return out.to(torch.float32)
 
 
-def correspondence_targets(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
-                           flips2: Tensor, grid_size: int,
-                           granularity: int) -> Tensor:
+def correspondence_targets(boxes1: Tensor,
+                           flips1: Tensor,
+                           boxes2: Tensor,
+                           flips2: Tensor,
+                           grid_size: int,
+                           granularity: int,
+                           img_idx: Optional[Tensor] = None,
+                           cell_idx: Optional[Tensor] = None) -> Tensor:
     """Correspondence targets of MGC (paper Eq. 2), batched and exact.
 
     Args:
@@ -186,14 +216,18 @@ def correspondence_targets(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
         grid_size (int): Patches per side of a view (e.g. 14 for 224 px and
             patch 16).
         granularity (int): Pooling window ``c``; must divide ``grid_size``.
+        img_idx (Tensor, optional): ``(Q,)`` images of the wanted rows.
+        cell_idx (Tensor, optional): ``(Q,)`` view-1 cells of the wanted
+            rows. With both, only these rows are formed (training samples a
+            few cells); they equal the same rows of the full result.
 
     Returns:
         Tensor: float32 ``(B, G*G, G*G)`` with ``G = grid_size //
-        granularity``. ``W[b, i, j]`` is the area of (cell i of view 1) ∩
-        (cell j of view 2) divided by the sum over ``j'`` of those areas;
-        cell ``i = row * G + col`` is counted in the view as fed to the
-        network (after its flip). A row whose cell does not overlap view 2
-        is all zeros.
+        granularity``, or ``(Q, G*G)`` for the given rows. ``W[b, i, j]``
+        is the area of (cell i of view 1) ∩ (cell j of view 2) divided by
+        the sum over ``j'`` of those areas; cell ``i = row * G + col`` is
+        counted in the view as fed to the network (after its flip). A row
+        whose cell does not overlap view 2 is all zeros.
 
     Raises:
         ValueError: If ``granularity`` does not divide ``grid_size`` or the
@@ -201,11 +235,11 @@ def correspondence_targets(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
     """
     return normalize_rows(
         correspondence_areas(boxes1, flips1, boxes2, flips2, grid_size,
-                             granularity))
+                             granularity, img_idx, cell_idx))
 
 
 __all__ = [
     'correspondence_targets', 'correspondence_areas', 'normalize_rows',
     'cell_edges_1d', 'overlap_1d', 'cell_overlaps', 'areas_from_overlaps',
-    'row_areas'
+    'row_areas', 'overlapping_cells'
 ]
