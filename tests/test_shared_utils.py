@@ -1,13 +1,14 @@
 """Shared machinery (EMA teacher, FIFO queue, MLP builder, global BN,
-gather helpers) that MGC and Mugs both use."""
+collectives of :mod:`mmmgc.utils.dist`) that MGC and Mugs both use."""
 import pytest
 import torch
 import torch.nn as nn
 
 from mmmgc.models.utils import (EMATeacher, FeatureQueue, GlobalBatchNorm1d,
-                                build_mlp, concat_all_gather,
-                                concat_all_gather_varsize, cosine_decay,
-                                ema_update_)
+                                build_mlp, cosine_decay, ema_update_)
+from mmmgc.utils.dist import (all_gather_sizes, all_reduce_mean,
+                              all_reduce_sum_with_grad,
+                              concat_all_gather_varsize, is_multi_rank)
 
 
 def test_cosine_decay_endpoints_and_midpoint():
@@ -108,8 +109,34 @@ def test_global_bn_equals_bn_single_process():
 
 def test_gather_helpers_identity_without_process_group():
     x = torch.randn(3, 2, requires_grad=True)
-    assert torch.equal(concat_all_gather(x), x.detach())
-    assert not concat_all_gather_varsize(x).requires_grad
+    assert not is_multi_rank()
+    assert all_gather_sizes(3) == [3]
+    gathered = concat_all_gather_varsize(x)
+    assert torch.equal(gathered, x.detach()) and not gathered.requires_grad
+    mean = all_reduce_mean(x)
+    assert torch.equal(mean, x.detach()) and mean is not x
+    assert all_reduce_sum_with_grad(x) is x
+
+
+def test_one_rank_process_group_is_not_multi_rank():
+    """mmengine calls a one-rank process group distributed; the helpers
+    stay the identity there (no collective runs)."""
+    import socket
+
+    import torch.distributed as dist
+    from mmengine.dist import is_distributed
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=0, world_size=1)
+    try:
+        assert is_distributed() and not is_multi_rank()
+        x = torch.randn(3, 2, requires_grad=True)
+        assert all_reduce_sum_with_grad(x) is x
+        assert all_gather_sizes(3) == [3]
+    finally:
+        dist.destroy_process_group()
 
 
 def _worker(rank, world, port, out):
@@ -120,6 +147,7 @@ def _worker(rank, world, port, out):
     full = torch.randn(8, 5)
     # uneven split: rank 0 has 3 rows, rank 1 has 5
     local = full[:3] if rank == 0 else full[3:]
+    assert is_multi_rank() and all_gather_sizes(len(local)) == [3, 5]
     gathered = concat_all_gather_varsize(local)
     # global BN: statistics of the whole batch, gradient of the whole batch
     bn = GlobalBatchNorm1d(5)

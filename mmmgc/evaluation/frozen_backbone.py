@@ -2,8 +2,7 @@
 probes, pictures)."""
 import torch.nn as nn
 
-from ..checkpoint import module_num_heads
-from ..models.utils.strict_load import load_checkpoint_strict
+from ..checkpoint import load_checkpoint_strict, module_num_heads
 
 
 def build_frozen_backbone(model_cfg: dict, init: bool = True) -> nn.Module:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from conftest import REPO_ROOT
 from mmengine.optim import build_optim_wrapper
 
-import mmmgc.engine.per_param_clip_optim_wrapper as clip_mod
+import mmmgc.engine.optimizers.per_param_clip as clip_mod
 import mmmgc.models.utils.ema as ema_mod
 from mmmgc.engine import clip_grad_norm_per_param_
 from mmmgc.models.heads.mugs_group_head import MugsWeightNormLinear

@@ -8,10 +8,10 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
+from ...utils.dist import is_multi_rank
 from ..utils import (EMATeacher, all_key_cells, areas_from_overlaps,
                      cell_overlaps, gather_targets, grid_avg_pool,
-                     is_distributed, overlapped_key_cells, row_areas,
-                     sample_query_cells)
+                     overlapped_key_cells, row_areas, sample_query_cells)
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 #: Query cells per image in the paper (Sec. 4.1.2), by granularity.
@@ -326,7 +326,7 @@ class MGC(BaseSelfSupervisor):
             k_sizes = [int(p[4].shape[0]) for p in pairs]
             # the head's per_direction_bn: one projector call per direction
             per_dir = getattr(self.head, 'per_direction_bn', False)
-            if not is_distributed() and min(
+            if not is_multi_rank() and min(
                     q_sizes + k_sizes if per_dir else
                     [sum(q_sizes), sum(k_sizes)]) < 2:
                 # Too few overlapping cells for batch statistics: no loss.

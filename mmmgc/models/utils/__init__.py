@@ -2,10 +2,6 @@ from .correspondence import (areas_from_overlaps, cell_overlaps,
                              correspondence_areas, correspondence_targets,
                              normalize_rows, row_areas)
 from .ema import EMATeacher, cosine_decay, ema_update_
-from .gather import (all_gather_sizes, all_reduce_mean,
-                     all_reduce_sum_with_grad, concat_all_gather,
-                     concat_all_gather_varsize, get_rank, get_world_size,
-                     is_distributed)
 from .grid_pool import grid_avg_pool
 from .mlp import build_mlp
 from .mugs_centering import mugs_center_update
@@ -15,22 +11,13 @@ from .mugs_schedules import mugs_teacher_temperature
 from .queue import FeatureQueue
 from .sampling import (all_key_cells, gather_targets, overlapped_key_cells,
                        sample_query_cells)
-from .strict_load import (BackboneCheckpointError, StrictPretrainedInitMixin,
-                          TransferReport, compare_checkpoint,
-                          load_checkpoint_strict, read_checkpoint,
-                          read_state_dict)
 from .sync_bn import GlobalBatchNorm1d, batch_norm_1d
 
 __all__ = [
-    'EMATeacher', 'cosine_decay', 'ema_update_', 'all_gather_sizes',
-    'all_reduce_mean', 'all_reduce_sum_with_grad', 'concat_all_gather',
-    'concat_all_gather_varsize', 'get_rank', 'get_world_size',
-    'is_distributed', 'build_mlp', 'FeatureQueue', 'GlobalBatchNorm1d',
-    'batch_norm_1d', 'mugs_center_update', 'mugs_topk_neighbours',
-    'mugs_crop_pairs', 'mugs_pair_weights', 'mugs_teacher_temperature',
-    'BackboneCheckpointError', 'StrictPretrainedInitMixin', 'TransferReport',
-    'compare_checkpoint', 'load_checkpoint_strict', 'read_state_dict',
-    'read_checkpoint',
+    'EMATeacher', 'cosine_decay', 'ema_update_', 'build_mlp', 'FeatureQueue',
+    'GlobalBatchNorm1d', 'batch_norm_1d', 'mugs_center_update',
+    'mugs_topk_neighbours', 'mugs_crop_pairs', 'mugs_pair_weights',
+    'mugs_teacher_temperature',
     'correspondence_targets', 'correspondence_areas', 'normalize_rows',
     'cell_overlaps', 'areas_from_overlaps', 'row_areas', 'grid_avg_pool',
     'sample_query_cells', 'overlapped_key_cells', 'all_key_cells',

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .strict_load import read_state_dict
+from ...checkpoint import read_state_dict
 
 
 def cosine_decay(step: int, max_steps: int, base: float = 0.996,

@@ -2,7 +2,7 @@
 import torch
 from torch import Tensor
 
-from .gather import all_reduce_mean
+from ...utils.dist import all_reduce_mean
 
 
 @torch.no_grad()

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .gather import all_reduce_sum_with_grad, is_distributed
+from ...utils.dist import all_reduce_sum_with_grad, is_multi_rank
 
 
 class GlobalBatchNorm1d(nn.BatchNorm1d):
@@ -23,7 +23,7 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if not (self.training and is_distributed()):
+        if not (self.training and is_multi_rank()):
             return super().forward(x)
         if x.dim() != 2:
             raise ValueError('GlobalBatchNorm1d expects (N, C) input, got '
