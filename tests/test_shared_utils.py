@@ -82,8 +82,10 @@ def test_queue_rejects_bad_shape():
 
 
 def test_build_mlp_table7_structure():
-    mlp = build_mlp(16, 32, 8, num_layers=3, norm='BN', act='ReLU',
-                    last_norm='BN_noaffine')
+    mlp = build_mlp(16, 32, 8, num_layers=3,
+                    norm_cfg=dict(type='GlobalBN1d'),
+                    act_cfg=dict(type='ReLU'),
+                    last_norm_cfg=dict(type='GlobalBN1d', affine=False))
     kinds = [type(m).__name__ for m in mlp]
     assert kinds == ['Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear',
                      'GlobalBatchNorm1d', 'ReLU', 'Linear',
@@ -91,11 +93,27 @@ def test_build_mlp_table7_structure():
     assert mlp[-1].weight is None  # BN* without affine
     assert mlp[0].bias is None  # bias is redundant before BN
     assert mlp(torch.randn(4, 16)).shape == (4, 8)
-    mlp2 = build_mlp(16, 32, 8, num_layers=2, norm=None, act='GELU',
-                     bias=False)
+    mlp2 = build_mlp(16, 32, 8, num_layers=2, norm_cfg=None,
+                     act_cfg=dict(type='GELU'), bias=False)
     assert [type(m).__name__ for m in mlp2] == ['Linear', 'GELU', 'Linear']
-    with pytest.raises(ValueError, match='act'):
-        build_mlp(1, 1, 1, 2, act='Tanh')
+    assert mlp2[0].bias is None and mlp2[0].out_features == 32
+    with pytest.raises(KeyError, match='act_cfg'):
+        build_mlp(1, 1, 1, 2, act_cfg=dict(type='NoSuchActivation'))
+    with pytest.raises(KeyError, match='last_norm_cfg'):
+        build_mlp(1, 1, 1, 2, last_norm_cfg=dict(type='NoSuchNorm'))
+
+
+def test_global_bn_is_an_mmengine_norm_type():
+    """'GlobalBN1d' builds from mmengine's root registry, so from any
+    scope (mmpretrain, mmdet, ...) and with no scope at all."""
+    from mmcv.cnn import build_norm_layer
+    from mmengine.registry import DefaultScope
+    for scope in (None, 'mmpretrain', 'mmdet'):
+        with DefaultScope.overwrite_default_scope(scope):
+            _, bn = build_norm_layer(dict(type='GlobalBN1d', affine=False),
+                                     7)
+        assert type(bn) is GlobalBatchNorm1d
+        assert bn.num_features == 7 and not bn.affine and bn.eps == 1e-5
 
 
 def test_global_bn_equals_bn_single_process():

@@ -96,8 +96,8 @@ model = dict(
         pred_hidden_channels=256,
         temperature=0.2,
         queue_length=queue_length,
-        norm='BN',
-        last_norm='BN_noaffine'),
+        norm_cfg=dict(type='GlobalBN1d'),
+        last_norm_cfg=dict(type='GlobalBN1d', affine=False)),
     local_group_head=dict(
         type='MugsInfoNCEHead',
         in_channels=embed_dims,
@@ -106,8 +106,8 @@ model = dict(
         pred_hidden_channels=256,
         temperature=0.2,
         queue_length=queue_length,
-        norm='BN',
-        last_norm='BN_noaffine'),
+        norm_cfg=dict(type='GlobalBN1d'),
+        last_norm_cfg=dict(type='GlobalBN1d', affine=False)),
     group_head=dict(
         type='MugsGroupHead',
         in_channels=embed_dims,

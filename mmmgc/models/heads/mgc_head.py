@@ -105,7 +105,9 @@ class MGCHead(BaseModule):
         n = 1 if shared else len(self.granularities)
         self.predictors = nn.ModuleList(
             build_mlp(in_channels, hid_channels, out_channels, num_layers,
-                      norm='BN', act='ReLU', last_norm='BN_noaffine')
+                      norm_cfg=dict(type='GlobalBN1d'),
+                      act_cfg=dict(type='ReLU'),
+                      last_norm_cfg=dict(type='GlobalBN1d', affine=False))
             for _ in range(n))
         self.loss_module = MODELS.build(loss)
 

@@ -134,8 +134,8 @@ class MugsGroupHead(BaseModule):
             raise ValueError(f'MugsGroupHead: pair_weighting must be one of '
                              f'{PAIR_WEIGHTINGS}, got {pair_weighting!r}')
         self.mlp = build_mlp(in_channels, hidden_channels,
-                             bottleneck_channels, num_layers, norm=None,
-                             act='GELU', bias=True)
+                             bottleneck_channels, num_layers, norm_cfg=None,
+                             act_cfg=dict(type='GELU'), bias=True)
         self.last_layer = MugsWeightNormLinear(bottleneck_channels,
                                                num_prototypes,
                                                norm_last_layer)

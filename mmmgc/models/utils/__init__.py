@@ -11,11 +11,11 @@ from .mugs_schedules import mugs_teacher_temperature
 from .queue import FeatureQueue
 from .sampling import (all_key_cells, gather_targets, overlapped_key_cells,
                        sample_query_cells)
-from .sync_bn import GlobalBatchNorm1d, batch_norm_1d
+from .sync_bn import GlobalBatchNorm1d
 
 __all__ = [
     'EMATeacher', 'cosine_decay', 'ema_update_', 'build_mlp', 'FeatureQueue',
-    'GlobalBatchNorm1d', 'batch_norm_1d', 'mugs_center_update',
+    'GlobalBatchNorm1d', 'mugs_center_update',
     'mugs_topk_neighbours', 'mugs_crop_pairs', 'mugs_pair_weights',
     'mugs_teacher_temperature',
     'correspondence_targets', 'correspondence_areas', 'normalize_rows',
