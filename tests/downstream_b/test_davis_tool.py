@@ -9,8 +9,9 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from _helpers import (assert_state_from_checkpoint, set_tiny_backbone,
-                      write_vit_checkpoint)
+from tests.downstream_b._helpers import (assert_state_from_checkpoint,
+                                         set_tiny_backbone,
+                                         write_vit_checkpoint)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(REPO, 'configs/mugs/benchmarks/davis/'
