@@ -45,7 +45,6 @@ class _Payload:
 
 def _tool(rel_path: str):
     path = osp.join(REPO, rel_path)
-    sys.path.insert(0, osp.dirname(path))
     spec = importlib.util.spec_from_file_location(
         osp.splitext(osp.basename(path))[0], path)
     mod = importlib.util.module_from_spec(spec)
@@ -262,14 +261,14 @@ def _entry(name, path, tmp, capsys):
         assert code == 1
         return err
     with pytest.raises(UntrustedCheckpointError) as exc:
-        if name == 'knn_classify':
-            from knn_classify import knn_from_config
+        if name == 'knn_dataset':
+            from mmmgc.evaluation import knn_from_config
             knn_from_config(_tiny_cfg(KNN_CFG), path)
         elif name == 'vis_attention':
             tool = _tool('tools/visualization/vis_attention.py')
             tool.main([DEMO, path, '--out', str(tmp / 'a.png')])
         elif name == 'davis':
-            from davis_propagation import build_davis_backbone
+            from mmmgc.evaluation import build_davis_backbone
             build_davis_backbone(_tiny_cfg(DAVIS, None), path)
         elif name == 'load_from':
             from mmengine.runner import load_checkpoint
@@ -288,7 +287,7 @@ def _entry(name, path, tmp, capsys):
                 init_cfg=dict(type='Pretrained', checkpoint=path,
                               prefix='backbone.'))
             vit.init_weights()
-        elif name == 'knn_eval_backbone':
+        elif name == 'knn_items_backbone':
             from mmengine.config import Config
 
             from mmmgc.evaluation import (build_frozen_backbone,
@@ -302,14 +301,13 @@ def _entry(name, path, tmp, capsys):
 
 ENTRIES = ['convert_official:mgc', 'convert_official:mugs',
            'convert_official:timm', 'extract_backbone', 'publish_model',
-           'check_transfer', 'knn_classify', 'knn_eval_backbone',
+           'check_transfer', 'knn_dataset', 'knn_items_backbone',
            'vis_attention', 'davis', 'load_from', 'init_cfg_pretrained',
            'strict_pretrained_vit']
 
 
 @pytest.mark.parametrize('entry', ENTRIES)
 def test_every_entry_point_refuses(entry, evil, tmp_path, capsys):
-    sys.path.insert(0, osp.join(REPO, 'tools/analysis'))
     path, marker = evil
     text = _entry(entry, path, tmp_path, capsys)
     _assert_refused(text, path, marker)
@@ -328,7 +326,7 @@ def _subprocess(args, tmp_path):
 
 
 def _runner_cfg(tmp_path):
-    import scaleout_utils as u
+    from tests.scaleout import scaleout_utils as u
     cfg = u.tiny_cfg('mgc', max_iters=1, record=False)
     cfg.test_dataloader = dict(cfg.train_dataloader)
     cfg.test_cfg = dict(type='TestLoop')
@@ -341,7 +339,6 @@ def runner(tmp_path_factory):
     """A Runner of a tiny MGC config (built once)."""
     from mmengine.config import Config
     from mmengine.runner import Runner
-    sys.path.insert(0, osp.join(REPO, 'tests/scaleout'))
     tmp = tmp_path_factory.mktemp('runner')
     cfg = Config.fromfile(_runner_cfg(tmp))
     cfg.work_dir = str(tmp / 'w')
@@ -365,7 +362,6 @@ def test_runner_refuses_every_layout(how, runner, evil):
 def test_runner_tools_refuse(tool, tmp_path):
     """tools/train.py --resume and tools/test.py (mmengine's load_from), as
     subprocesses (the other layouts: test_runner_refuses_every_layout)."""
-    sys.path.insert(0, osp.join(REPO, 'tests/scaleout'))
     marker = str(tmp_path / 'PWNED')
     path = write_evil(str(tmp_path / 'evil.pth'), 'mmengine', marker)
     cfg = _runner_cfg(tmp_path)

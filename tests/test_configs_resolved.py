@@ -39,6 +39,12 @@ RENAMES = (
               configs=_MUGS),
     RenameKey('model.*.pred_hidden_channels', 'model.*.pred_hid_channels',
               configs=_MUGS),
+    # Norms are mmengine norm_cfg dicts, not strings.
+    RenameKey('model.*.norm', 'model.*.norm_cfg', configs=_MUGS),
+    RenameKey('model.*.last_norm', 'model.*.last_norm_cfg', configs=_MUGS),
+    RenameValue('norm_cfg', 'BN', dict(type='GlobalBN1d'), configs=_MUGS),
+    RenameValue('last_norm_cfg', 'BN_noaffine',
+                dict(type='GlobalBN1d', affine=False), configs=_MUGS),
     # Mugs' losses are registered modules that the heads build.
     AddKey('model.instance_head', 'loss',
            dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS), configs=_MUGS),

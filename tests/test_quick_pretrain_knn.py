@@ -1,4 +1,4 @@
-"""tools/analysis/quick_pretrain_knn.py end to end on a few Mugs steps."""
+"""tools/analysis/knn.py quick-pretrain end to end on a few Mugs steps."""
 import json
 import os.path as osp
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 def test_quick_pretrain_knn_runs_and_reports(repo_root, tmp_path):
     cmd = [
         sys.executable,
-        osp.join(repo_root, 'tools/analysis/quick_pretrain_knn.py'),
+        osp.join(repo_root, 'tools/analysis/knn.py'), 'quick-pretrain',
         osp.join(repo_root, 'configs/mugs/mugs_demo.py'), '--iters', '3',
         '--batch', '4', '--samples', '12', '--tag', 'smoke',
         '--cfg-options', 'model.instance_head.queue_length=16',

@@ -187,7 +187,7 @@ def test_dry_run_slurm(tmp_path):
     # single-process evaluation tools: one srun task with one GPU
     assert cmds['knn/eval'].startswith(
         'srun -p gpu --job-name=reproduce-knn --gres=gpu:1 --ntasks=1 '
-        f'--kill-on-bad-exit=1 {PY} tools/analysis/knn_classify.py ')
+        f'--kill-on-bad-exit=1 {PY} tools/analysis/knn.py dataset ')
     assert 'tools/analysis/davis_propagation.py' in cmds['davis/eval']
     assert 'model.arch=deit-small' in cmds['davis/eval']
     assert 'model.init_cfg.checkpoint=' in cmds['davis/eval']

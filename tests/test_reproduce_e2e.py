@@ -16,21 +16,17 @@ import numpy as np
 import pytest
 import torch
 
+from mmmgc.checkpoint import load_checkpoint_file
+from mmmgc.reproduce import StepFailed, write_results
+from tests.downstream.downstream_cfg import load_tiny
+from tests.downstream.downstream_data import make_ade20k, make_coco
+from tests.downstream_b._helpers import (set_tiny_backbone, shrink_pipeline,
+                                         write_vit_checkpoint)
+from tests.downstream_b.test_davis_tool import write_davis
+from tests.downstream_b.test_pose import write_coco_keypoints
+
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
-for sub in ('downstream', 'downstream_b'):
-    if osp.join(HERE, sub) not in sys.path:
-        sys.path.insert(0, osp.join(HERE, sub))
-
-from _helpers import (set_tiny_backbone, shrink_pipeline,  # noqa: E402
-                      write_vit_checkpoint)
-from downstream_cfg import load_tiny  # noqa: E402
-from downstream_data import make_ade20k, make_coco  # noqa: E402
-from test_davis_tool import write_davis  # noqa: E402
-from test_pose import write_coco_keypoints  # noqa: E402
-
-from mmmgc.checkpoint import load_checkpoint_file  # noqa: E402
-from mmmgc.reproduce import StepFailed, write_results  # noqa: E402
 
 DEMO = 'configs/mgc/mgc_demo.py'
 PRETRAIN_OPTS = ['train_dataloader.batch_size=4',

@@ -14,8 +14,8 @@ from PIL import Image
 
 from mmmgc.datasets import UnlabeledImageFolder
 from mmmgc.datasets.transforms import RobustLoadImage, UnreadableImageError
-from mmmgc.datasets.transforms.loading import SKIP_LOG_ENV
 from mmmgc.engine.hooks import NonFiniteLossError
+from mmmgc.utils import SKIP_LOG_ENV
 
 
 def make_bad_folder(root):

@@ -1,13 +1,14 @@
 """Shared machinery (EMA teacher, FIFO queue, MLP builder, global BN,
-gather helpers) that MGC and Mugs both use."""
+collectives of :mod:`mmmgc.utils.dist`) that MGC and Mugs both use."""
 import pytest
 import torch
 import torch.nn as nn
 
 from mmmgc.models.utils import (EMATeacher, FeatureQueue, GlobalBatchNorm1d,
-                                build_mlp, concat_all_gather,
-                                concat_all_gather_varsize, cosine_decay,
-                                ema_update_)
+                                build_mlp, cosine_decay, ema_update_)
+from mmmgc.utils.dist import (all_gather_sizes, all_reduce_mean,
+                              all_reduce_sum_with_grad,
+                              concat_all_gather_varsize, is_multi_rank)
 
 
 def test_cosine_decay_endpoints_and_midpoint():
@@ -81,8 +82,10 @@ def test_queue_rejects_bad_shape():
 
 
 def test_build_mlp_table7_structure():
-    mlp = build_mlp(16, 32, 8, num_layers=3, norm='BN', act='ReLU',
-                    last_norm='BN_noaffine')
+    mlp = build_mlp(16, 32, 8, num_layers=3,
+                    norm_cfg=dict(type='GlobalBN1d'),
+                    act_cfg=dict(type='ReLU'),
+                    last_norm_cfg=dict(type='GlobalBN1d', affine=False))
     kinds = [type(m).__name__ for m in mlp]
     assert kinds == ['Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear',
                      'GlobalBatchNorm1d', 'ReLU', 'Linear',
@@ -90,11 +93,27 @@ def test_build_mlp_table7_structure():
     assert mlp[-1].weight is None  # BN* without affine
     assert mlp[0].bias is None  # bias is redundant before BN
     assert mlp(torch.randn(4, 16)).shape == (4, 8)
-    mlp2 = build_mlp(16, 32, 8, num_layers=2, norm=None, act='GELU',
-                     bias=False)
+    mlp2 = build_mlp(16, 32, 8, num_layers=2, norm_cfg=None,
+                     act_cfg=dict(type='GELU'), bias=False)
     assert [type(m).__name__ for m in mlp2] == ['Linear', 'GELU', 'Linear']
-    with pytest.raises(ValueError, match='act'):
-        build_mlp(1, 1, 1, 2, act='Tanh')
+    assert mlp2[0].bias is None and mlp2[0].out_features == 32
+    with pytest.raises(KeyError, match='act_cfg'):
+        build_mlp(1, 1, 1, 2, act_cfg=dict(type='NoSuchActivation'))
+    with pytest.raises(KeyError, match='last_norm_cfg'):
+        build_mlp(1, 1, 1, 2, last_norm_cfg=dict(type='NoSuchNorm'))
+
+
+def test_global_bn_is_an_mmengine_norm_type():
+    """'GlobalBN1d' builds from mmengine's root registry, so from any
+    scope (mmpretrain, mmdet, ...) and with no scope at all."""
+    from mmcv.cnn import build_norm_layer
+    from mmengine.registry import DefaultScope
+    for scope in (None, 'mmpretrain', 'mmdet'):
+        with DefaultScope.overwrite_default_scope(scope):
+            _, bn = build_norm_layer(dict(type='GlobalBN1d', affine=False),
+                                     7)
+        assert type(bn) is GlobalBatchNorm1d
+        assert bn.num_features == 7 and not bn.affine and bn.eps == 1e-5
 
 
 def test_global_bn_equals_bn_single_process():
@@ -108,8 +127,34 @@ def test_global_bn_equals_bn_single_process():
 
 def test_gather_helpers_identity_without_process_group():
     x = torch.randn(3, 2, requires_grad=True)
-    assert torch.equal(concat_all_gather(x), x.detach())
-    assert not concat_all_gather_varsize(x).requires_grad
+    assert not is_multi_rank()
+    assert all_gather_sizes(3) == [3]
+    gathered = concat_all_gather_varsize(x)
+    assert torch.equal(gathered, x.detach()) and not gathered.requires_grad
+    mean = all_reduce_mean(x)
+    assert torch.equal(mean, x.detach()) and mean is not x
+    assert all_reduce_sum_with_grad(x) is x
+
+
+def test_one_rank_process_group_is_not_multi_rank():
+    """mmengine calls a one-rank process group distributed; the helpers
+    stay the identity there (no collective runs)."""
+    import socket
+
+    import torch.distributed as dist
+    from mmengine.dist import is_distributed
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=0, world_size=1)
+    try:
+        assert is_distributed() and not is_multi_rank()
+        x = torch.randn(3, 2, requires_grad=True)
+        assert all_reduce_sum_with_grad(x) is x
+        assert all_gather_sizes(3) == [3]
+    finally:
+        dist.destroy_process_group()
 
 
 def _worker(rank, world, port, out):
@@ -120,6 +165,7 @@ def _worker(rank, world, port, out):
     full = torch.randn(8, 5)
     # uneven split: rank 0 has 3 rows, rank 1 has 5
     local = full[:3] if rank == 0 else full[3:]
+    assert is_multi_rank() and all_gather_sizes(len(local)) == [3, 5]
     gathered = concat_all_gather_varsize(local)
     # global BN: statistics of the whole batch, gradient of the whole batch
     bn = GlobalBatchNorm1d(5)

@@ -4,16 +4,13 @@ deterministic (no drop path or dropout, BatchNorm as each method needs),
 checkpoint holds the teacher, mismatched widths fail at build time, and the
 optional DINO-style ViT initialisation."""
 import copy
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 from mmpretrain.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-sys.path.insert(0, str(Path(__file__).parent / 'mugs'))
-from mugs_fixtures import silence_init_logs, tiny_mugs_cfg  # noqa: E402
+from tests.mugs.mugs_fixtures import silence_init_logs, tiny_mugs_cfg
 
 
 def tiny_mgc_cfg(drop_path_rate: float = 0.0) -> dict:

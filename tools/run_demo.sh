@@ -17,6 +17,6 @@ t1=$SECONDS
 "$VENV/bin/python" tools/train.py "$CONFIG" --work-dir "$WORK_DIR" "$@"
 echo "[demo] pretraining took $((SECONDS - t1)) s"
 CKPT="$(cat "$WORK_DIR/last_checkpoint")"
-"$VENV/bin/python" tools/analysis/knn_eval.py "$CONFIG" "$CKPT" \
+"$VENV/bin/python" tools/analysis/knn.py items "$CONFIG" "$CKPT" \
     --compare-random --out "$WORK_DIR/knn.json"
 echo "[demo] total $((SECONDS - t0)) s; metrics in $WORK_DIR/knn.json"

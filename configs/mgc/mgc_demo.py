@@ -6,7 +6,7 @@
 # The backbone, data, batch and schedule are those of the MoCo v3 baseline
 # configs/mocov3/mocov3_vit-tiny-p8_demo.py (one shared base), so the two
 # can be compared (tools/benchmarks/step_time.py,
-# tools/analysis/knn_eval.py); MGC's lr is 3e-3 (MoCo v3: 1e-3). The heads
+# tools/analysis/knn.py items); MGC's lr is 3e-3 (MoCo v3: 1e-3). The heads
 # (hidden 128) and the sampled cells (3, 3, 2 of 64, 16, 4) keep the paper's
 # proportions: projector cost ~1/3 of a backbone token (paper: ~1/4),
 # sampled fractions ~10/196, 10/49, 2/4.

@@ -98,8 +98,8 @@ model = dict(
         pred_hid_channels=256,
         temperature=0.2,
         queue_length=queue_length,
-        norm='BN',
-        last_norm='BN_noaffine',
+        norm_cfg=dict(type='GlobalBN1d'),
+        last_norm_cfg=dict(type='GlobalBN1d', affine=False),
         loss=dict(
             type='MugsInfoNCELoss', pair_weighting='half_global_half_local')),
     local_group_head=dict(
@@ -110,8 +110,8 @@ model = dict(
         pred_hid_channels=256,
         temperature=0.2,
         queue_length=queue_length,
-        norm='BN',
-        last_norm='BN_noaffine',
+        norm_cfg=dict(type='GlobalBN1d'),
+        last_norm_cfg=dict(type='GlobalBN1d', affine=False),
         loss=dict(
             type='MugsInfoNCELoss', pair_weighting='half_global_half_local')),
     group_head=dict(

@@ -1,5 +1,6 @@
 """Checkpoint files: the one safe loader, safetensors export, head-count
-records and OpenMMLab-style publishing."""
+records, OpenMMLab-style publishing, strict loading of pretrained weights
+into a module and the timm <-> mmpretrain ViT key mapping."""
 from .head_count import (STANDARD_NUM_HEADS, HeadCountError, arch_num_heads,
                          check_num_heads, module_num_heads,
                          num_heads_from_cfg_text)
@@ -14,6 +15,14 @@ from .safe_load import (ALLOWED_GLOBALS, TRUST_ENV, CheckpointHashError,
 from .safetensors_io import (SAFETENSORS_SUFFIX, decode_meta, encode_meta,
                              is_safetensors, load_safetensors,
                              read_safetensors_meta, save_safetensors)
+from .strict_load import (BackboneCheckpointError, StrictPretrainedInitMixin,
+                          TransferReport, compare_checkpoint,
+                          load_checkpoint_strict, read_checkpoint,
+                          read_state_dict)
+from .vit_convert import (TIMM_HEAD_PREFIXES, ViTKeyError, backbone_checkpoint,
+                          check_vit_complete, mmpretrain_to_timm_vit,
+                          strip_prefix, timm_to_mmpretrain_vit, vit_depth,
+                          vit_summary)
 
 __all__ = [
     'ALLOWED_GLOBALS', 'TRUST_ENV', 'CheckpointHashError',
@@ -26,8 +35,13 @@ __all__ = [
     'hashed_name', 'publish_checkpoint', 'strip_checkpoint',
     'STANDARD_NUM_HEADS', 'HeadCountError', 'arch_num_heads',
     'check_num_heads', 'module_num_heads', 'num_heads_from_cfg_text',
-    'save_checkpoint_file', 'MGC_KEY_RENAMES', 'rename_key',
-    'rename_state_dict_keys'
+    'save_checkpoint_file', 'BackboneCheckpointError',
+    'StrictPretrainedInitMixin', 'TransferReport', 'compare_checkpoint',
+    'load_checkpoint_strict', 'read_checkpoint', 'read_state_dict',
+    'TIMM_HEAD_PREFIXES', 'ViTKeyError', 'backbone_checkpoint',
+    'check_vit_complete', 'mmpretrain_to_timm_vit', 'strip_prefix',
+    'timm_to_mmpretrain_vit', 'vit_depth', 'vit_summary',
+    'MGC_KEY_RENAMES', 'rename_key', 'rename_state_dict_keys'
 ]
 
 

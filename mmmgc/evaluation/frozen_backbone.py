@@ -1,9 +1,12 @@
 """The frozen backbone of a pretraining config, for evaluation tools (kNN,
 probes, pictures)."""
+from typing import Optional, Sequence, Tuple
+
+import torch
 import torch.nn as nn
 
-from ..checkpoint import module_num_heads
-from ..models.utils.strict_load import load_checkpoint_strict
+from ..checkpoint import load_checkpoint_strict, module_num_heads
+from .demo_data import DEFAULT_MEAN, DEFAULT_STD
 
 
 def build_frozen_backbone(model_cfg: dict, init: bool = True) -> nn.Module:
@@ -54,3 +57,38 @@ def load_pretrained_backbone(backbone: nn.Module,
         ignore_unused_outside_prefix=True,
         num_heads=module_num_heads(backbone))
     return len(report.loaded)
+
+
+def backbone_from_config(config: str,
+                         checkpoint: Optional[str] = None,
+                         seed: int = 0) -> tuple:
+    """Build the frozen backbone of ``config`` (:func:`build_frozen_backbone`
+    after ``torch.manual_seed(seed)``) and load ``checkpoint`` strictly
+    (:func:`load_pretrained_backbone`) when given.
+
+    Returns:
+        tuple: ``(backbone in eval mode, cfg)``.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    torch.manual_seed(seed)
+    backbone = build_frozen_backbone(cfg.model)
+    if checkpoint:
+        load_pretrained_backbone(backbone, checkpoint)
+    backbone.eval()  # (MoCoV3ViT.train returns None: do not chain)
+    return backbone, cfg
+
+
+def norm_stats(cfg) -> Tuple[Sequence[float], Sequence[float]]:
+    """Mean and std of the config's data preprocessor (``model.
+    data_preprocessor`` or the top-level ``data_preprocessor``; ImageNet's
+    when neither is set)."""
+    pre = cfg.model.get('data_preprocessor', None) or cfg.get(
+        'data_preprocessor', None) or {}
+    return (pre.get('mean', DEFAULT_MEAN), pre.get('std', DEFAULT_STD))
+
+
+__all__ = [
+    'build_frozen_backbone', 'load_pretrained_backbone',
+    'backbone_from_config', 'norm_stats'
+]

@@ -375,11 +375,11 @@ class Chain:
                     [self.metrics_file(row)], row.name)
                 continue
             edir = self.step_dir(f'{row.name}/eval')
-            script = dict(knn='tools/analysis/knn_classify.py',
-                          logreg='tools/analysis/logreg_classify.py',
-                          davis='tools/analysis/davis_propagation.py')[
-                              row.task]
-            args = [cfg, '--out', self.metrics_file(row)]
+            script, args = dict(
+                knn=('tools/analysis/knn.py', ['dataset']),
+                logreg=('tools/analysis/logreg_classify.py', []),
+                davis=('tools/analysis/davis_propagation.py', []))[row.task]
+            args = args + [cfg, '--out', self.metrics_file(row)]
             if row.task == 'davis':
                 args += ['--output-dir', osp.join(edir, 'masks')]
             yield Step(

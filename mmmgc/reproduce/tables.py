@@ -73,7 +73,7 @@ class Row:
     Args:
         name (str): Row name; also the prefix of its step directories.
         task (str): ``train`` (tools/train.py then tools/test.py), ``knn``
-            (tools/analysis/knn_classify.py), ``logreg``
+            (tools/analysis/knn.py dataset), ``logreg``
             (tools/analysis/logreg_classify.py) or ``davis``
             (tools/analysis/davis_propagation.py).
         config (str): Downstream config, relative to the repository root

@@ -1,9 +1,8 @@
 """The step-time and GPU benchmarks run end to end at tiny size on the CPU
 (the same code path as their full runs) and report what they promise. No
 timing assertions: only structure, FLOP counts and consistency."""
-import importlib
+import importlib.util
 import os.path as osp
-import sys
 
 import pytest
 from conftest import REPO_ROOT
@@ -12,9 +11,11 @@ BENCH_DIR = osp.join(REPO_ROOT, 'tools', 'benchmarks')
 
 
 def _load(name):
-    if BENCH_DIR not in sys.path:
-        sys.path.insert(0, BENCH_DIR)
-    return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(BENCH_DIR, name + '.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def test_gpu_bench_smoke_on_cpu(capsys):
@@ -58,3 +59,20 @@ def test_step_time_reports_ratios_flops_and_fixed_cost(capsys):
     assert res['mugs']['method_breakdown_ms']['neighbours'] > 0
     out = capsys.readouterr().out
     assert 'FLOP ratio' in out and 'time / FLOP' in out
+
+
+def test_bench_mugs_variants_set_crops_queues_and_depth():
+    """The Mugs options of step_time.py: local crops, queue and buffer
+    lengths, aggregator depth, and filled (steady-state) buffers."""
+    from mmmgc.benchmarks import Bench
+    bench = Bench('mugs', 'tiny', num_local=1, queue_length=8,
+                  aggregator_depth=1)
+    model = bench.models['method']
+    assert bench.num_crops == 2 + 2 + 1  # teacher, student, local
+    assert model.instance_head.queue.length == 8
+    assert model.local_group_head.queue.length == 8
+    assert model.teacher_buffer.length == 8
+    assert len(model.neck.layers) == 1
+    assert int(model.instance_head.queue.num_filled) == 8  # filled
+    bench.step['method']()
+    bench.step['mocov3']()

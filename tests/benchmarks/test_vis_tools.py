@@ -66,10 +66,11 @@ def test_targets_of_cell_follow_the_overlap():
 
 
 def test_vis_correspondence_writes_png(tmp_path):
+    from mmmgc.evaluation import make_views
     vc = _load('vis_correspondence')
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)
-    views, boxes, flips = vc.make_views(img, 32, (0.3, 1.0), 0.2, seed=1)
+    views, boxes, flips = make_views(img, 32, (0.3, 1.0), 0.2, seed=1)
     assert len(views) == 2 and views[0].shape == (32, 32, 3)
     assert boxes.shape == (2, 4) and flips.shape == (2, )
     out = vc.plot_correspondence(img, views, boxes, flips, 4, [1, 2],
@@ -119,14 +120,13 @@ def test_best_matches_and_accuracy_known_values():
 
 
 def test_vis_attention_writes_png(tmp_path):
+    from mmmgc.evaluation import make_views, to_input
     va = _load('vis_attention')
-    vc = _load('vis_correspondence')
-    vu = _load('vis_utils')
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
-    views, boxes, flips = vc.make_views(img, 32, (0.3, 1.0), 0.2, seed=0)
-    data = va.attention_figure_data(_tiny_vit(), vu.to_input(img),
-                                    vu.to_input(np.stack(views)), boxes,
+    views, boxes, flips = make_views(img, 32, (0.3, 1.0), 0.2, seed=0)
+    data = va.attention_figure_data(_tiny_vit(), to_input(img),
+                                    to_input(np.stack(views)), boxes,
                                     flips, 8)
     assert data['cls_maps'].shape == (2, 4, 4)
     assert data['matches'].shape == (16, )

@@ -7,8 +7,9 @@ from typing import Optional
 
 import torch
 from conftest import tiny_vit_arch
-from downstream_data import CITYSCAPES_CLASSES, COCO_CLASSES
 from mmengine.config import Config
+
+from tests.downstream.downstream_data import CITYSCAPES_CLASSES, COCO_CLASSES
 
 TINY_EMBED = 64
 TINY_LAYERS = 4

@@ -21,7 +21,7 @@ def tiny_backbone_ckpt(tmp_path_factory):
     4-layer, 64-wide, patch-16, 64 px ``mmpretrain.VisionTransformer``)."""
     from downstream_cfg import tiny_vit_state_dict
 
-    from mmmgc.models.utils.vit_convert import backbone_checkpoint
+    from mmmgc.checkpoint import backbone_checkpoint
     path = osp.join(str(tmp_path_factory.mktemp('ckpt')), 'tiny_vit.pth')
     torch.save(
         backbone_checkpoint(tiny_vit_state_dict(),

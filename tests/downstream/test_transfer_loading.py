@@ -10,10 +10,9 @@ from conftest import tiny_vit_arch
 from downstream_cfg import tiny_vit_state_dict
 from downstream_fixtures import tiny_backbone_ckpt  # noqa: F401
 
+from mmmgc.checkpoint import BackboneCheckpointError, backbone_checkpoint
 from mmmgc.models.backbones import StrictPretrainedViT
 from mmmgc.models.necks import ViTPyramidNeck
-from mmmgc.models.utils.strict_load import BackboneCheckpointError
-from mmmgc.models.utils.vit_convert import backbone_checkpoint
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MASK_RCNN = ('configs/mgc/benchmarks/mmdetection/'

@@ -9,11 +9,9 @@ import torch
 import torch.nn as nn
 from conftest import tiny_vit_arch
 
-from mmmgc.checkpoint import load_checkpoint_file
+from mmmgc.checkpoint import (ViTKeyError, load_checkpoint_file,
+                              mmpretrain_to_timm_vit, timm_to_mmpretrain_vit)
 from mmmgc.models.utils.ema import EMATeacher
-from mmmgc.models.utils.vit_convert import (ViTKeyError,
-                                            mmpretrain_to_timm_vit,
-                                            timm_to_mmpretrain_vit)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 EMBED, DEPTH, HEADS, PATCH, IMG = 64, 2, 4, 8, 32

@@ -5,7 +5,6 @@ layout data set written as PNGs: every config is loaded, overridden to a
 backbone is checked to come from the checkpoint the test wrote."""
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from _helpers import (SnapshotBackbone, assert_state_from_checkpoint,
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MUGS = osp.join(REPO, 'configs/mugs/benchmarks/classification')
 MGC = osp.join(REPO, 'configs/mgc/benchmarks/classification')
-sys.path.insert(0, osp.join(REPO, 'tools/analysis'))
 IMG = 32
 NUM_CLASSES = 4
 PER_CLASS = 4
@@ -177,9 +175,7 @@ def test_wrong_checkpoint_is_an_error(imagenet_like, tmp_path):
     (MGC, 'vit-small-p16_knn-avg-k20-t0.07_in1k.py', 0.07),
 ])
 def test_knn_tool(folder, name, temperature, imagenet_like, tmp_path):
-    from knn_classify import knn_from_config
-
-    from mmmgc.evaluation import build_feature_model
+    from mmmgc.evaluation import build_feature_model, knn_from_config
     cfg = _tiny(osp.join(folder, name), imagenet_like, tmp_path)
     res = knn_from_config(cfg, ks=[1, 4])
     assert res['num_train'] == imagenet_like['n_train']
@@ -197,7 +193,7 @@ def test_knn_tool(folder, name, temperature, imagenet_like, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize('pct', [1, 10])
 def test_logreg_tool(pct, imagenet_like, tmp_path):
-    from logreg_classify import logreg_from_config
+    from mmmgc.evaluation import logreg_from_config
     cfg = _tiny(osp.join(MUGS, f'vit-small-p16_logreg-{pct}pct_in1k.py'),
                 imagenet_like, tmp_path)
     cfg.logreg.epochs = 30

@@ -2,20 +2,19 @@
 a synthetic sequence in the DAVIS-2017 layout (JPEG frames + palette PNG
 masks + ImageSets list)."""
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from _helpers import (assert_state_from_checkpoint, set_tiny_backbone,
-                      write_vit_checkpoint)
+from tests.downstream_b._helpers import (assert_state_from_checkpoint,
+                                         set_tiny_backbone,
+                                         write_vit_checkpoint)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(REPO, 'configs/mugs/benchmarks/davis/'
                'davis2017_vit-base-p16_label-propagation.py')
-sys.path.insert(0, osp.join(REPO, 'tools/analysis'))
 H, W = 64, 96
 
 
@@ -34,7 +33,7 @@ def write_davis(root, name, frames, masks):
 
 @pytest.mark.slow
 def test_davis_tool_static_and_moving(tmp_path):
-    from davis_propagation import build_davis_backbone, davis_from_config
+    from mmmgc.evaluation import build_davis_backbone, davis_from_config
     rng = np.random.default_rng(0)
     root = tmp_path / 'DAVIS'
     # a static scene: 2 objects aligned with the 8-px patch grid. Every

@@ -8,8 +8,10 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from _helpers import (SnapshotBackbone, assert_state_from_checkpoint,
-                      set_tiny_backbone, write_vit_checkpoint)
+from tests.downstream_b._helpers import (SnapshotBackbone,
+                                         assert_state_from_checkpoint,
+                                         set_tiny_backbone,
+                                         write_vit_checkpoint)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 POSE = osp.join(REPO, 'configs/mgc/benchmarks/mmpose')

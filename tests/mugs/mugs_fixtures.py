@@ -18,8 +18,9 @@ def tiny_mugs_cfg(embed_dims: int = 32,
     ``head_norm='BN'`` gives the IDS / LGDS heads BatchNorm (hidden layers
     and a non-affine BN after the last layers, as the demo)."""
     head = dict(
-        norm=head_norm,
-        last_norm='BN_noaffine' if head_norm else None,
+        norm_cfg=dict(type='GlobalBN1d') if head_norm else None,
+        last_norm_cfg=(dict(type='GlobalBN1d', affine=False)
+                       if head_norm else None),
         type='MugsInfoNCEHead',
         in_channels=embed_dims,
         hid_channels=48,

@@ -40,11 +40,13 @@ def _digest(x) -> str:
     return h.hexdigest()[:16]
 
 
-@HOOKS.register_module()
+@HOOKS.register_module(force=True)
 class ScaleoutRecordHook(Hook):
     """Appends, per training iteration, a digest of the batch (images and
     view geometry) and the exact loss values to
-    ``work_dir/record_rank{r}.jsonl``."""
+    ``work_dir/record_rank{r}.jsonl``. (``force``: the module is imported
+    as ``scaleout_utils`` by the tests here and as
+    ``tests.scaleout.scaleout_utils`` by others in the same process.)"""
 
     priority = 'VERY_LOW'
 

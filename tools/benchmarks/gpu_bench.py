@@ -5,9 +5,10 @@ one GPU (run by ``tools/benchmarks/gpu_bench.sh``).
         [--warmup 5] [--no-amp] [--optimizer fused] [--device cuda]
     python tools/benchmarks/gpu_bench.py --device cpu --tiny   # smoke test
 
-Each model is built as in ``step_time.py --scale vits`` (``bench_models``:
-the paper configs, 224 px crops from the configs' own pipelines; MoCo v3
-with the same ViT-S/16 and its ViT heads), with mixed precision as
+Each model is built as in ``step_time.py --scale vits``
+(:class:`mmmgc.benchmarks.Bench`: the paper configs, 224 px crops from the
+configs' own pipelines; MoCo v3 with the same ViT-S/16 and its ViT heads),
+with mixed precision as
 ``tools/train.py --amp`` sets it (fp16 + dynamic loss scaling on a GPU,
 bf16 autocast on the CPU). MoCo v3 is measured twice: on two views (MGC's
 baseline) and on Mugs' 2 + 2 global and 10 local crops (Mugs' baseline).
@@ -20,19 +21,14 @@ the same code path, in seconds.
 """
 import argparse
 import gc
-import os.path as osp
 import statistics
-import sys
 import time
 from typing import Dict, List
 
 import torch
 
-HERE = osp.dirname(osp.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-from bench_models import OPTIMIZER_IMPLS, Bench, now  # noqa: E402
+from mmmgc.benchmarks import OPTIMIZER_IMPLS, Bench, now
+from mmmgc.utils import PeakMemory
 
 
 def parse_args(argv=None):
@@ -54,7 +50,6 @@ def parse_args(argv=None):
 def measure(bench: Bench, which: str, steps: int,
             warmup: int) -> Dict[str, float]:
     """Images per second and peak memory (MiB) of ``steps`` train steps."""
-    from step_time_extras import PeakMemory
     for _ in range(warmup):
         bench.step[which]()
     times: List[float] = []

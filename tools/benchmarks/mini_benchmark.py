@@ -46,9 +46,6 @@ import numpy as np
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-sys.path.insert(0, osp.join(REPO, 'tools', 'visualization'))
 
 CONFIGS = {
     'mocov3': 'configs/benchmarks/mini/mocov3_vit-tiny-p8_mini.py',
@@ -180,11 +177,9 @@ def evaluate_backbone(backbone: torch.nn.Module,
                       seed: int = 0) -> Dict[str, object]:
     """Image-level kNN + linear probe and dense mIoU of a frozen backbone
     (see the module docstring). Returns a JSON-able dict."""
-    from vis_utils import to_input
-
     from mmmgc.evaluation import (dense_linear_probe, extract_features,
                                   extract_patch_features, knn_top1,
-                                  linear_probe_top1)
+                                  linear_probe_top1, to_input)
     t0 = time.time()
     torch.manual_seed(seed)
     xtr = to_input(data['items_train'][0], mean, std)
@@ -255,12 +250,6 @@ def pretrain(method: str, cfg, work_dir: str, threads: int) -> Tuple[str,
     return ckpt, wall
 
 
-def auto_feature(cfg) -> str:
-    """MGC trains patch tokens only (its class token is unused): mean patch
-    token; the class token otherwise."""
-    return 'avg' if cfg.model.get('type') == 'MGC' else 'cls'
-
-
 # ----------------------------------------------------------------- report
 def load_rows(results_dir: str) -> List[Dict[str, object]]:
     rows = []
@@ -303,7 +292,7 @@ def plot_rows(rows: Sequence[Dict[str, object]], out: str,
               width_px: int = 900, height_px: int = 380) -> str:
     """Grouped bars (kNN, linear, dense mIoU) per row; a PNG of exactly
     ``width_px x height_px``."""
-    from vis_utils import new_figure, save_png
+    from mmmgc.utils import new_figure, save_png
     metrics = [('knn', 'kNN top-1 (%)'), ('linear', 'linear top-1 (%)'),
                ('dense_miou', 'dense mIoU (%)'),
                ('dense_fg_iou', 'dense object IoU (%)')]
@@ -361,9 +350,9 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     from mmengine.config import Config
-    from vis_utils import build_backbone, load_backbone_strict, norm_stats
 
-    import mmmgc  # noqa: F401
+    from mmmgc.evaluation import (auto_feature, build_frozen_backbone,
+                                  load_pretrained_backbone, norm_stats)
     t_start = time.time()
     paths = {m: CONFIGS[m] for m in args.methods}
     names = dict(NAMES)
@@ -404,7 +393,7 @@ def main(argv=None):
                 continue
             seen.add(btype)
             torch.manual_seed(0)
-            backbone = build_backbone(cfg.model)
+            backbone = build_frozen_backbone(cfg.model)
             mean, std = norm_stats(cfg)
             # an untrained class token carries nothing: the mean patch
             # token is the natural feature of a random backbone
@@ -430,8 +419,8 @@ def main(argv=None):
                 json.dump(dict(pretrain_seconds=round(wall, 1),
                                checkpoint=ckpt), f)
         torch.manual_seed(0)
-        backbone = build_backbone(cfg.model)
-        load_backbone_strict(backbone, ckpt)
+        backbone = build_frozen_backbone(cfg.model)
+        load_pretrained_backbone(backbone, ckpt)
         mean, std = norm_stats(cfg)
         res = evaluate_backbone(backbone, data, mean, std,
                                 auto_feature(cfg), patch)

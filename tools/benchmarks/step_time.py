@@ -2,13 +2,16 @@
 backbone, crops and batch, next to their ratio of arithmetic (a benchmark,
 not a test).
 
-    python tools/benchmarks/step_time.py [--scale demo|vits]
+    python tools/benchmarks/step_time.py [--scale demo|vits|tiny]
         [--methods mgc mugs] [--batch-size N] [--rounds 3] [--iters 5]
         [--warmup 1] [--optimizer config|loop|foreach|fused]
-        [--breakdown] [--profile] [--no-memory] [--extras]
-        [--threads 1] [--device cpu|cuda] [--clock auto|cpu|wall]
+        [--num-local L] [--queue-length N] [--aggregator-depth D]
+        [--empty-buffers] [--breakdown] [--profile] [--no-memory]
+        [--no-flops] [--threads 1] [--device cpu|cuda]
+        [--clock auto|cpu|wall] [--json FILE]
 
-For each method (models, batches and baselines: ``bench_models.py``):
+For each method (models, batches and baselines:
+:mod:`mmmgc.benchmarks.step_bench`):
 
 - **time ratio**: median step time of the method / of MoCo v3. The two
   ``train_step`` calls alternate, so that load from other processes hits
@@ -20,14 +23,19 @@ For each method (models, batches and baselines: ``bench_models.py``):
 - **time / FLOP** = time ratio / FLOP ratio (1.0: the method costs exactly
   its arithmetic, relative to MoCo v3).
 - images per second and the peak memory of the first two train steps per
-  process (each model in a fresh process; ``step_time_extras.PeakMemory``).
+  process (each model in a fresh process; :class:`mmmgc.utils.PeakMemory`).
 
 ``--breakdown`` times the step's fixed cost, the work outside the forward
 and backward passes (EMA, optimiser step with clipping, zero_grad, queue
-and centre updates), for the method and for MoCo v3; ``--profile`` prints
-``torch.profiler``'s most expensive operators of one method step.
-``--extras`` (demo scale) adds ``correspondence_targets`` against its
-per-cell Python reference (``step_time_extras.py``).
+and centre updates), for the method and for MoCo v3, and the parts of the
+forward pass in MGC's pair sampling and Mugs' neighbour search (with its
+share of the step); ``--profile`` prints ``torch.profiler``'s most
+expensive operators of one method step. Mugs variants: ``--num-local``
+local crops per image (default: 10 at the demo and ViT-S scales),
+``--queue-length`` for both queues and the neighbour buffer,
+``--aggregator-depth`` (2 in the paper, 1 in the released code), and
+``--empty-buffers`` to time the fresh, empty buffers of a run's first
+steps instead of the steady state.
 
 On a CPU shared with other jobs the default clock is the process CPU time
 (``time.process_time``) with one thread, which only counts this process's
@@ -46,12 +54,9 @@ import time
 
 import torch
 
-HERE = osp.dirname(osp.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
-
-from bench_models import (OPTIMIZER_IMPLS, REPO, SCALES,  # noqa: E402
-                          Bench, fixed_cost_breakdown, now)
+from mmmgc.benchmarks import (OPTIMIZER_IMPLS, SCALES, Bench,
+                              fixed_cost_breakdown, now)
+from mmmgc.benchmarks.step_bench import REPO
 
 
 def parse_args(argv=None):
@@ -69,6 +74,12 @@ def parse_args(argv=None):
                    help='AdamW implementation, alike for both models')
     p.add_argument('--aggregator-depth', type=int, default=None,
                    help='Mugs: default the config\'s (2, the paper)')
+    p.add_argument('--num-local', type=int, default=None,
+                   help='Mugs: local crops per image (default: the '
+                   'scale\'s, 10 at demo and vits)')
+    p.add_argument('--queue-length', type=int, default=None,
+                   help='Mugs: length of both queues and the neighbour '
+                   'buffer (default: the config\'s)')
     p.add_argument('--empty-buffers', action='store_true',
                    help='Mugs: time with the fresh, empty neighbour buffers '
                    '(default: filled, as in the steady state of a run)')
@@ -76,7 +87,6 @@ def parse_args(argv=None):
     p.add_argument('--profile', action='store_true')
     p.add_argument('--no-memory', action='store_true')
     p.add_argument('--no-flops', action='store_true')
-    p.add_argument('--extras', action='store_true')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--clock', default='auto', choices=['auto', 'cpu', 'wall'],
                    help="auto: 'cpu' on the CPU, 'wall' on a GPU")
@@ -90,7 +100,9 @@ def parse_args(argv=None):
 
 def memory_subprocess(args, method: str, which: str) -> dict:
     """Peak memory of the first 2 train steps of one model, in a fresh
-    process (see ``step_time_extras.step_memory``)."""
+    process with ``MALLOC_MMAP_THRESHOLD_`` fixed: glibc otherwise keeps
+    freed tensor memory in its heap, and a second measurement in the same
+    process would see none of it."""
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536',
                OMP_NUM_THREADS=str(args.threads),
                PYTHONPATH=os.pathsep.join(
@@ -103,8 +115,10 @@ def memory_subprocess(args, method: str, which: str) -> dict:
         cmd.append('--empty-buffers')
     if args.batch_size:
         cmd += ['--batch-size', str(args.batch_size)]
-    if args.aggregator_depth is not None:
-        cmd += ['--aggregator-depth', str(args.aggregator_depth)]
+    for flag in ('aggregator_depth', 'num_local', 'queue_length'):
+        if getattr(args, flag) is not None:
+            cmd += ['--' + flag.replace('_', '-'),
+                    str(getattr(args, flag))]
     out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
                          text=True)
     lines = [x for x in out.stdout.splitlines() if x.startswith('{')]
@@ -114,12 +128,17 @@ def memory_subprocess(args, method: str, which: str) -> dict:
     return json.loads(lines[-1])
 
 
+def build_bench(args, method: str) -> Bench:
+    return Bench(method, args.scale, args.batch_size, args.device,
+                 args.optimizer, aggregator_depth=args.aggregator_depth,
+                 fill_buffers=not args.empty_buffers,
+                 num_local=args.num_local, queue_length=args.queue_length)
+
+
 def memory_of(args) -> None:
-    from step_time_extras import PeakMemory
+    from mmmgc.utils import PeakMemory
     method, which = args.memory_of.split(':')
-    bench = Bench(method, args.scale, args.batch_size, args.device,
-                  args.optimizer, aggregator_depth=args.aggregator_depth,
-                  fill_buffers=not args.empty_buffers)
+    bench = build_bench(args, method)
     other = 'mocov3' if which == 'method' else 'method'
     del bench.models[other], bench.wrappers[other], bench.step[other]
     with PeakMemory(args.device) as meter:
@@ -163,9 +182,7 @@ def main(argv=None):
              if load else ''))
     results = {}
     for name in args.methods:
-        bench = Bench(name, args.scale, args.batch_size, args.device,
-                      args.optimizer, aggregator_depth=args.aggregator_depth,
-                      fill_buffers=not args.empty_buffers)
+        bench = build_bench(args, name)
         label = dict(mgc='MGC', mugs='Mugs')[name]
         base = 'two-view MoCo v3' if name == 'mgc' else \
             'multi-crop MoCo v3 (same crops)'
@@ -216,7 +233,9 @@ def main(argv=None):
                       f'{1e3 * br["zero_grad"]:.1f}, queues/centre '
                       f'{1e3 * br["queues"]:.1f}); forward includes pairs '
                       f'{1e3 * br["pairs"]:.1f}, neighbour search '
-                      f'{1e3 * br["neighbours"]:.1f}')
+                      f'{1e3 * br["neighbours"]:.1f} ('
+                      f'{100 * br["neighbours"] / br["total"]:.2f} % of the '
+                      'step)')
         if args.profile:
             from torch.profiler import ProfilerActivity, profile
             acts = [ProfilerActivity.CPU]
@@ -235,9 +254,6 @@ def main(argv=None):
                   f'model + batch): {label} +{res["method_peak_mib"]:.1f} '
                   f'MiB, MoCo v3 +{res["mocov3_peak_mib"]:.1f} MiB')
         results[name] = res
-    if args.extras and args.scale == 'demo':
-        from step_time_extras import compare_targets, print_targets_report
-        print_targets_report(compare_targets(64, iters=20), 64)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(date=now(), load=load, args=vars(args),

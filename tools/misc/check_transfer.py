@@ -80,12 +80,10 @@ def check(config: str, checkpoint: str, cfg_options=None):
 
     from mmengine.config import Config
 
-    from mmmgc.checkpoint import (CheckpointHashError, HeadCountError,
-                                  check_num_heads, module_num_heads)
-    from mmmgc.models.utils.strict_load import (BackboneCheckpointError,
-                                                StrictPretrainedInitMixin,
-                                                compare_checkpoint,
-                                                read_checkpoint)
+    from mmmgc.checkpoint import (BackboneCheckpointError, CheckpointHashError,
+                                  HeadCountError, StrictPretrainedInitMixin,
+                                  check_num_heads, compare_checkpoint,
+                                  module_num_heads, read_checkpoint)
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

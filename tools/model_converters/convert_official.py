@@ -126,11 +126,9 @@ def convert(src: str, fmt: str, branch: str = None,
         mmmgc.checkpoint.UntrustedCheckpointError: ``src`` needs types
             outside the allow-list (and is not trusted).
     """
-    from mmmgc.checkpoint import load_checkpoint_file
-    from mmmgc.models.utils.vit_convert import (TIMM_HEAD_PREFIXES,
-                                                backbone_checkpoint,
-                                                strip_prefix,
-                                                timm_to_mmpretrain_vit)
+    from mmmgc.checkpoint import (TIMM_HEAD_PREFIXES, backbone_checkpoint,
+                                  load_checkpoint_file, strip_prefix,
+                                  timm_to_mmpretrain_vit)
     if fmt not in BRANCHES:
         raise ValueError(f'--format must be one of {sorted(BRANCHES)}')
     branch = branch or next(iter(BRANCHES[fmt]))

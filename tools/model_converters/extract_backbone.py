@@ -126,10 +126,9 @@ def extract(src: str,
         mmmgc.checkpoint.UntrustedCheckpointError: ``src`` needs types
             outside the allow-list (and is not trusted).
     """
-    from mmmgc.checkpoint import load_checkpoint_file, num_heads_from_cfg_text
-    from mmmgc.models.utils.vit_convert import (backbone_checkpoint,
-                                                check_vit_complete,
-                                                strip_prefix)
+    from mmmgc.checkpoint import (backbone_checkpoint, check_vit_complete,
+                                  load_checkpoint_file,
+                                  num_heads_from_cfg_text, strip_prefix)
     ckpt = load_checkpoint_file(src, map_location='cpu')
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
         keys = list(ckpt)[:8] if isinstance(ckpt, dict) else type(ckpt)

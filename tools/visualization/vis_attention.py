@@ -19,7 +19,6 @@ row 2 is the informative one.
 """
 import argparse
 import os.path as osp
-import sys
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -27,10 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from vis_utils import add_repo_to_path, new_figure, rgb, save_png  # noqa
-
-add_repo_to_path()
+from mmmgc.utils import new_figure, rgb, save_png
 
 
 @torch.no_grad()
@@ -239,9 +235,8 @@ def main(argv=None) -> Optional[str]:
     if args.trust_checkpoint:
         from mmmgc.checkpoint import set_trust_checkpoints
         set_trust_checkpoints(True)
-    from vis_correspondence import make_views
-    from vis_utils import backbone_from_config, demo_scenes, norm_stats
-    from vis_utils import to_input
+    from mmmgc.evaluation import (backbone_from_config, demo_scenes,
+                                  make_views, norm_stats, to_input)
     vit, cfg = backbone_from_config(args.config, args.checkpoint, args.seed)
     size = cfg.model.backbone.get('img_size', 64)
     patch = cfg.model.backbone.get('patch_size', 16)

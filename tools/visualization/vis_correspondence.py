@@ -22,37 +22,14 @@ The chosen cell is the view-1 cell (at each granularity) that contains
 the centre of the boxes' overlap.
 """
 import argparse
-import os.path as osp
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from vis_utils import add_repo_to_path, new_figure, rgb, save_png  # noqa
-
-add_repo_to_path()
-
-
-def make_views(img: np.ndarray, size: int, scale: Sequence[float],
-               min_overlap: float,
-               seed: int) -> Tuple[List[np.ndarray], np.ndarray, np.ndarray]:
-    """Two views of ``img`` (uint8 BGR) by ``MGCTwoViewCrop``.
-
-    Returns:
-        tuple: ``views`` (two uint8 ``(size, size, 3)``), ``boxes``
-        float32 ``(2, 4)`` ``(x, y, w, h)`` and ``flips`` bool ``(2,)``.
-    """
-    from mmmgc.datasets.transforms import MGCTwoViewCrop
-    crop = MGCTwoViewCrop(size=size, scale=scale, min_overlap=min_overlap)
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        out = crop.transform(dict(img=img, ori_shape=img.shape[:2]))
-    finally:
-        np.random.set_state(state)
-    return out['img'], out['view_boxes'], out['view_flips']
+from mmmgc.evaluation import make_views
+from mmmgc.utils import new_figure, rgb, save_png
 
 
 def cell_rect(box: Sequence[float], flip: bool, cells: int,
@@ -222,7 +199,7 @@ def main(argv=None) -> str:
         import mmcv
         img = mmcv.imread(args.image)
     else:
-        from vis_utils import demo_scenes
+        from mmmgc.evaluation import demo_scenes
         imgs, _ = demo_scenes(args.image_index + 1, size=args.size)
         img = imgs[args.image_index]
     if args.size % args.patch_size:

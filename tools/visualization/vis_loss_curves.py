@@ -22,10 +22,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-Series = Dict[str, Tuple[np.ndarray, np.ndarray]]
+from mmmgc.utils import new_figure, save_png
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from vis_utils import new_figure, save_png  # noqa: E402
+Series = Dict[str, Tuple[np.ndarray, np.ndarray]]
 
 
 def find_scalars(run: str) -> str:

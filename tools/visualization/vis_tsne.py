@@ -14,15 +14,11 @@ class token is not trained) and the class token otherwise.
 """
 import argparse
 import os.path as osp
-import sys
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from vis_utils import add_repo_to_path, new_figure, save_png  # noqa
-
-add_repo_to_path()
+from mmmgc.utils import new_figure, save_png
 
 
 def tsne_embed(feats: np.ndarray, seed: int = 0,
@@ -89,11 +85,10 @@ def main(argv=None) -> Optional[str]:
     if args.trust_checkpoint:
         from mmmgc.checkpoint import set_trust_checkpoints
         set_trust_checkpoints(True)
-    from vis_utils import (backbone_from_config, demo_items, norm_stats,
-                           to_input)
-
     from mmmgc.datasets.fashion_mnist import FASHION_MNIST_CLASSES
-    from mmmgc.evaluation import extract_features
+    from mmmgc.evaluation import (auto_feature, backbone_from_config,
+                                  demo_items, extract_features, norm_stats,
+                                  to_input)
     runs: List[Tuple[str, Optional[str]]] = []
     if args.compare_random or not args.checkpoint:
         runs.append(('random init', None))
@@ -105,7 +100,7 @@ def main(argv=None) -> Optional[str]:
         vit, cfg = backbone_from_config(args.config, ckpt, args.seed)
         feature = args.feature
         if feature == 'auto':
-            feature = 'avg' if cfg.model.get('type') == 'MGC' else 'cls'
+            feature = auto_feature(cfg)
         size = cfg.model.backbone.get('img_size', 64)
         imgs, labels = demo_items(args.num, size=size, seed=args.seed + 2)
         mean, std = norm_stats(cfg)

@@ -4,7 +4,7 @@
 # queries) vote with weight exp(sim / knn.temperature), which the child
 # sets. Used by the MGC and Mugs kNN configs
 # (configs/{mgc,mugs}/benchmarks/classification). Run with
-# tools/analysis/knn_classify.py.
+# tools/analysis/knn.py dataset.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32_pil_bicubic.py',
     'mmpretrain::_base_/default_runtime.py',

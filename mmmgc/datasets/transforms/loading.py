@@ -46,7 +46,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
-SKIP_LOG_ENV = 'MMMGC_SKIP_LOG'
+from ...utils.skip_log import SKIP_LOG_ENV
 
 #: Default pixel limit: Pillow's own ``Image.MAX_IMAGE_PIXELS`` (a
 #: 1024 x 1024 x 4 x 3 byte budget), the point where Pillow starts to warn.

@@ -28,12 +28,13 @@ from typing import List, Optional
 import numpy as np
 import torch
 import torch.distributed as torch_dist
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
-from ...models.utils import get_rank, get_world_size, is_distributed
+from ...utils.dist import is_multi_rank
 
 CKPT_KEY = 'rng_states'
 
@@ -118,7 +119,7 @@ class RNGStateHook(Hook):
     # -------------------------------------------------------------- capture
     def _capture(self) -> None:
         state = get_rng_state()
-        if is_distributed():
+        if is_multi_rank():
             states: List[Optional[dict]] = [None] * get_world_size()
             torch_dist.all_gather_object(states, state)
             self._captured = states
@@ -127,15 +128,15 @@ class RNGStateHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
-        if is_distributed():
+        if is_multi_rank():
             self._capture()
 
     def after_train_epoch(self, runner) -> None:
-        if is_distributed():
+        if is_multi_rank():
             self._capture()
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not is_distributed():
+        if not is_multi_rank():
             self._capture()  # exactly now: nothing draws before the save
         if self._captured is not None:
             checkpoint[CKPT_KEY] = self._captured

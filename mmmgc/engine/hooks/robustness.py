@@ -10,8 +10,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS
 
-from ...datasets.transforms.loading import SKIP_LOG_ENV
-from ...models.utils.gather import is_distributed
+from ...utils.dist import is_multi_rank
+from ...utils.skip_log import SKIP_LOG_ENV
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -40,7 +40,7 @@ class NonFiniteLossHook(Hook):
         def checked_update_params(loss, *args, **kwargs):
             bad = torch.tensor([0.0 if torch.isfinite(loss).all() else 1.0],
                                device=loss.device)
-            if is_distributed():
+            if is_multi_rank():
                 torch_dist.all_reduce(bad, op=torch_dist.ReduceOp.MAX)
             if bad.item() > 0:
                 raise NonFiniteLossError(

@@ -9,7 +9,7 @@ from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from ..utils.strict_load import StrictPretrainedInitMixin
+from ...checkpoint import StrictPretrainedInitMixin
 
 
 @MODELS.register_module()
@@ -20,7 +20,7 @@ class StrictPretrainedViT(StrictPretrainedInitMixin, VisionTransformer):
     Any backbone parameter missing from the checkpoint, any checkpoint key
     (under ``prefix`` or not) that the backbone does not use, and any shape
     mismatch other than ``pos_embed`` (resized bicubically) raises
-    :class:`mmmgc.models.utils.BackboneCheckpointError` naming the keys.
+    :class:`mmmgc.checkpoint.BackboneCheckpointError` naming the keys.
     Checkpoint keys are those of ``mmpretrain.VisionTransformer`` (as
     written by ``tools/model_converters/extract_backbone.py`` and
     ``convert_official.py``, under ``backbone.``), in a ``.pth`` or

@@ -3,12 +3,14 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+from mmengine.dist import get_rank
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-from ..utils import (all_gather_sizes, build_mlp, concat_all_gather_varsize,
-                     get_rank, is_distributed)
+from ...utils.dist import (all_gather_sizes, concat_all_gather_varsize,
+                           is_multi_rank)
+from ..utils import build_mlp
 
 
 def place_local_targets(targets: Tensor, sizes: Sequence[int],
@@ -109,7 +111,9 @@ class MGCHead(BaseModule):
         n = 1 if shared else self.num_branches
         self.predictors = nn.ModuleList(
             build_mlp(in_channels, hid_channels, out_channels, num_layers,
-                      norm='BN', act='ReLU', last_norm='BN_noaffine')
+                      norm_cfg=dict(type='GlobalBN1d'),
+                      act_cfg=dict(type='ReLU'),
+                      last_norm_cfg=dict(type='GlobalBN1d', affine=False))
             for _ in range(n))
         self.loss_module = MODELS.build(loss)
 
@@ -134,7 +138,7 @@ class MGCHead(BaseModule):
         with torch.autocast(device_type=device_type, enabled=False):
             q = F.normalize(queries.float(), dim=1)
             k = F.normalize(keys.detach().float(), dim=1)
-            if is_distributed():
+            if is_multi_rank():
                 sizes = all_gather_sizes(k.shape[0], device=k.device)
                 k = concat_all_gather_varsize(k)
                 targets = place_local_targets(targets.float(), sizes,

@@ -11,7 +11,8 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from ..utils import all_reduce_mean, build_mlp
+from ...utils.dist import all_reduce_mean
+from ..utils import build_mlp
 from ..utils.renamed_args import reject_extra_args
 
 
@@ -144,8 +145,8 @@ class MugsGroupHead(BaseModule):
                              f'student_temp={student_temp}, '
                              f'teacher_temp={teacher_temp}')
         self.mlp = build_mlp(in_channels, hid_channels,
-                             bottleneck_channels, num_layers, norm=None,
-                             act='GELU', bias=True)
+                             bottleneck_channels, num_layers, norm_cfg=None,
+                             act_cfg=dict(type='GELU'), bias=True)
         self.last_layer = MugsWeightNormLinear(bottleneck_channels,
                                                num_prototypes,
                                                norm_last_layer)

@@ -26,7 +26,8 @@ class MugsInfoNCEHead(BaseModule):
     Projector (student, and EMA teacher): ``in -> hid -> hid -> out``
     linear layers with GELU, no bias, no BN. Predictor (student only): L2
     normalise, ``out -> pred_hid -> out``, no bias, no BN. Outputs are
-    L2-normalised. ``norm`` / ``last_norm`` add BatchNorm (MoCo v3 style)
+    L2-normalised. ``norm_cfg`` / ``last_norm_cfg`` add BatchNorm (MoCo v3
+    style)
     to both MLPs; that is not the paper's head, and is meant for small-scale
     runs (see ``configs/mugs/mugs_demo.py`` and ``Mugs(teacher_batch_stats)``).
 
@@ -44,10 +45,12 @@ class MugsInfoNCEHead(BaseModule):
         loss (dict): The loss config. Defaults to
             ``dict(type='MugsInfoNCELoss')`` (its ``pair_weighting`` is
             ``'half_global_half_local'``).
-        norm (str, optional): ``'BN'`` after the hidden layers of the
-            projector and predictor. Defaults to None (the paper).
-        last_norm (str, optional): ``'BN'`` or ``'BN_noaffine'`` after their
-            last layers. Defaults to None (the paper).
+        norm_cfg (dict, optional): Norm after the hidden layers of the
+            projector and predictor, e.g. ``dict(type='GlobalBN1d')``.
+            Defaults to None (the paper).
+        last_norm_cfg (dict, optional): Norm after their last layers, e.g.
+            ``dict(type='GlobalBN1d', affine=False)``. Defaults to None
+            (the paper).
         init_cfg (dict, optional): Defaults to truncated normal (std 0.02)
             for the linear layers.
     """
@@ -67,8 +70,8 @@ class MugsInfoNCEHead(BaseModule):
                  temperature: float = 0.2,
                  queue_length: int = 65536,
                  loss: dict = dict(type='MugsInfoNCELoss'),
-                 norm: Optional[str] = None,
-                 last_norm: Optional[str] = None,
+                 norm_cfg: Optional[dict] = None,
+                 last_norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = dict(
                      type='TruncNormal', layer='Linear', std=0.02,
                      bias=0.),
@@ -83,12 +86,14 @@ class MugsInfoNCEHead(BaseModule):
             raise ValueError(f'MugsInfoNCEHead: temperature must be > 0, got '
                              f'{temperature}')
         self.projector = build_mlp(in_channels, hid_channels, out_channels,
-                                   num_layers, norm=norm, act='GELU',
-                                   last_norm=last_norm, bias=False)
+                                   num_layers, norm_cfg=norm_cfg,
+                                   act_cfg=dict(type='GELU'),
+                                   last_norm_cfg=last_norm_cfg, bias=False)
         self.predictor = build_mlp(out_channels, pred_hid_channels,
-                                   out_channels, num_layers - 1, norm=norm,
-                                   act='GELU', last_norm=last_norm,
-                                   bias=False)
+                                   out_channels, num_layers - 1,
+                                   norm_cfg=norm_cfg,
+                                   act_cfg=dict(type='GELU'),
+                                   last_norm_cfg=last_norm_cfg, bias=False)
         self.temperature = temperature
         self.queue = FeatureQueue(queue_length, out_channels,
                                   init='randn_normalized')

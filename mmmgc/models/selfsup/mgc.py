@@ -9,8 +9,8 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ...checkpoint.key_renames import MGC_KEY_RENAMES, rename_state_dict_keys
-from ..utils import (CellPairs, EMATeacher, grid_avg_pool, is_distributed,
-                     sample_cell_pairs)
+from ...utils.dist import is_multi_rank
+from ..utils import CellPairs, EMATeacher, grid_avg_pool, sample_cell_pairs
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 #: Query cells per image in the paper (Sec. 4.1.2), by granularity.
@@ -308,7 +308,7 @@ class MGC(BaseSelfSupervisor):
             k_sizes = [int(p.k_img.shape[0]) for p in pairs]
             # the head's per_direction_bn: one projector call per direction
             per_dir = getattr(self.head, 'per_direction_bn', False)
-            if not is_distributed() and min(
+            if not is_multi_rank() and min(
                     q_sizes + k_sizes if per_dir else
                     [sum(q_sizes), sum(k_sizes)]) < 2:
                 # Too few overlapping cells for batch statistics: no loss.

@@ -77,8 +77,8 @@ class Mugs(BaseSelfSupervisor):
         ema_end_decay (float): EMA decay at the last iteration. Defaults to
             1.0.
         teacher_batch_stats (bool): In training, the teacher's BatchNorm
-            layers (only present when a head is built with ``norm`` /
-            ``last_norm``) normalise with the current batch's statistics, as
+            layers (only present when a head is built with ``norm_cfg`` /
+            ``last_norm_cfg``) normalise with the current batch's stats, as
             MoCo v3's momentum encoder does, instead of running statistics.
             Everything else in the teacher stays in eval mode. Defaults to
             False (the paper's heads have no BatchNorm).

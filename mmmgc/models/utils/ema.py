@@ -23,8 +23,8 @@ import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...checkpoint import read_state_dict
 from ...checkpoint.key_renames import rename_key
-from .strict_load import read_state_dict
 
 
 def cosine_decay(step: int, max_steps: int, base: float = 0.996,

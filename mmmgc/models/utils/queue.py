@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .gather import concat_all_gather_varsize
+from ...utils.dist import concat_all_gather_varsize
 
 
 class FeatureQueue(nn.Module):

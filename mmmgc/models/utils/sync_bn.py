@@ -3,14 +3,22 @@
 ``torch.nn.SyncBatchNorm`` only runs on GPU; this module also runs on CPU
 with the gloo backend, so the equivalence of 1 rank x 2b and 2 ranks x b can
 be tested here. Outside a process group it is exactly ``BatchNorm1d``.
+
+It is registered in mmengine's root ``MODELS`` registry as ``'GlobalBN1d'``
+(next to mmcv's ``'BN'``, ``'SyncBN'``, ...), so ``norm_cfg=dict(type=
+'GlobalBN1d')`` builds it through ``mmcv.cnn.build_norm_layer`` from any
+registry scope; ``dict(type='GlobalBN1d', affine=False)`` is the BN* of MGC
+Table 7.
 """
 import torch
 import torch.nn as nn
+from mmengine.registry import MODELS
 from torch import Tensor
 
-from .gather import all_reduce_sum_with_grad, is_distributed
+from ...utils.dist import all_reduce_sum_with_grad, is_multi_rank
 
 
+@MODELS.register_module('GlobalBN1d')
 class GlobalBatchNorm1d(nn.BatchNorm1d):
     """``BatchNorm1d`` over ``(N, C)`` inputs with global-batch statistics.
 
@@ -23,7 +31,7 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        if not (self.training and is_distributed()):
+        if not (self.training and is_multi_rank()):
             return super().forward(x)
         if x.dim() != 2:
             raise ValueError('GlobalBatchNorm1d expects (N, C) input, got '
@@ -52,9 +60,4 @@ class GlobalBatchNorm1d(nn.BatchNorm1d):
         return y.to(in_dtype)
 
 
-def batch_norm_1d(num_features: int, affine: bool = True) -> nn.Module:
-    """The batch norm used by mmmgc heads (global statistics under DDP)."""
-    return GlobalBatchNorm1d(num_features, affine=affine)
-
-
-__all__ = ['GlobalBatchNorm1d', 'batch_norm_1d']
+__all__ = ['GlobalBatchNorm1d']

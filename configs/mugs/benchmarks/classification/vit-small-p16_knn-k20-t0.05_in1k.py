@@ -6,7 +6,7 @@
 # (10, 20, 100, 200): pass `--k 10 20 100 200` (or set knn.k to a list)
 # for the sweep, and `--temperature 0.07` for the paper's value.
 # Fidelity table (paper | authors' code | ours): README.md in this folder.
-# Run with tools/analysis/knn_classify.py (see README.md).
+# Run with tools/analysis/knn.py dataset (see README.md).
 _base_ = ['../../../_base_/benchmarks/vit-small-p16_knn-k20_in1k.py']
 
 knn = dict(temperature=0.05)

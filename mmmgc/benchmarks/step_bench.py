@@ -1,13 +1,14 @@
 """Models, batches and train steps shared by the step-time benchmarks
-(``step_time.py`` on the CPU, ``gpu_bench.py`` on a GPU).
+(``tools/benchmarks/step_time.py`` on the CPU,
+``tools/benchmarks/gpu_bench.py`` on a GPU).
 
 Every method is measured against mmpretrain's MoCo v3 on the SAME backbone,
 crops and batch:
 
 - MGC against two-view MoCo v3 (``MoCoV3.train_step``);
 - Mugs against a multi-crop MoCo v3 on Mugs' own crops
-  (:func:`mugs_step_time.mocov3_multicrop_loss`: base encoder on the
-  student crops, momentum encoder on the teacher crops, every pair).
+  (:func:`mocov3_multicrop_loss`: base encoder on the student crops,
+  momentum encoder on the teacher crops, every pair).
 
 Scales:
 
@@ -26,17 +27,26 @@ Scales:
 """
 import copy
 import os.path as osp
-import sys
 import time
 from contextlib import contextmanager
 from typing import Callable, Dict, List, Optional
 
 import torch
+import torch.nn as nn
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-HERE = osp.dirname(osp.abspath(__file__))
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+
+def _configs_root() -> str:
+    """The folder whose ``configs/`` the benchmarks read: the source tree
+    of this package, or ``mmmgc/.mim`` of an installed wheel."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    for root in (osp.dirname(package), osp.join(package, '.mim')):
+        if osp.isdir(osp.join(root, 'configs')):
+            return root
+    return osp.dirname(package)
+
+
+#: The folder holding ``configs/`` (see :func:`_configs_root`).
+REPO = _configs_root()
 
 MOCOV3_DEMO = 'configs/mocov3/mocov3_vit-tiny-p8_demo.py'
 SCALES = {
@@ -54,10 +64,41 @@ SCALES = {
 OPTIMIZER_IMPLS = ('config', 'loop', 'foreach', 'fused')
 
 
+def mocov3_multicrop_loss(model, inputs, num_global: int = 2) -> dict:
+    """MoCo v3's loss on Mugs' crops: queries from the student crops
+    ``inputs[num_global:]``, keys from the teacher crops
+    ``inputs[:num_global]``, every (teacher t, student s != t) pair.
+
+    mmpretrain's ``MoCoV3`` only takes two views; this is its loss on the
+    same crops as a Mugs step: the base encoder on the student crops (one
+    pass per resolution, as Mugs), the momentum encoder on the teacher
+    crops, InfoNCE (``model.head.loss``) per pair, averaged.
+    """
+    student = list(inputs[num_global:])
+    queries, start = [], 0
+    while start < len(student):  # one pass per resolution, as Mugs
+        end = start + 1
+        while (end < len(student)
+               and student[end].shape[-2:] == student[start].shape[-2:]):
+            end += 1
+        q = model.neck(model.backbone(torch.cat(student[start:end])))[0]
+        queries += list(q.chunk(end - start))
+        start = end
+    with torch.no_grad():
+        model.momentum_encoder.update_parameters(
+            nn.Sequential(model.backbone, model.neck))
+        keys = model.momentum_encoder(torch.cat(
+            list(inputs[:num_global])))[0].chunk(num_global)
+    losses = [
+        model.head.loss(q, keys[t]) for t in range(num_global)
+        for s, q in enumerate(queries) if s != t
+    ]
+    return dict(loss=sum(losses) / len(losses))
+
+
 def setup_mm() -> None:
-    """Import mmmgc, silence mmengine and fill in the iteration counters
-    that the EMA schedules read (outside a Runner nobody does)."""
-    import mmmgc  # noqa: F401
+    """Silence mmengine and fill in the iteration counters that the EMA
+    schedules read (outside a Runner nobody does)."""
     from mmengine.logging import MessageHub, MMLogger
     MMLogger.get_instance('mmengine', log_level='ERROR')
     hub = MessageHub.get_current_instance()
@@ -116,7 +157,7 @@ def _build(cfg, dataset_cfg, batch_size: int, device, amp: bool):
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS, MODELS
     if amp:
-        from mmmgc.engine import set_amp
+        from ..engine import set_amp
         set_amp(cfg)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         batch = None
@@ -136,7 +177,7 @@ def fill_queues_(model: torch.nn.Module, seed: int = 0) -> None:
     and mark it full, as after the first ``length / batch`` steps of a run:
     Mugs' neighbour search covers only the filled rows of its buffers, so
     a fresh model would time a search over a few rows instead of 65,536."""
-    from mmmgc.models.utils.queue import FeatureQueue
+    from ..models.utils.queue import FeatureQueue
     gen = torch.Generator().manual_seed(seed)
     for m in model.modules():
         if isinstance(m, FeatureQueue):
@@ -151,7 +192,10 @@ class Bench:
 
     ``fill_buffers`` (default True) fills Mugs' queues and neighbour
     buffers first (:func:`fill_queues_`), so that steps are timed as in
-    the steady state of a run.
+    the steady state of a run. For Mugs, ``num_local`` (default: the
+    scale's) sets the local crops per image, ``queue_length`` (default:
+    the config's) the length of both queues and the neighbour buffer, and
+    ``aggregator_depth`` (default: the config's) the aggregator depth.
 
     Attributes:
         name (str): ``'mgc'`` or ``'mugs'``.
@@ -169,7 +213,9 @@ class Bench:
                  optimizer: str = 'config', amp: bool = False,
                  config: Optional[str] = None,
                  aggregator_depth: Optional[int] = None,
-                 fill_buffers: bool = True) -> None:
+                 fill_buffers: bool = True,
+                 num_local: Optional[int] = None,
+                 queue_length: Optional[int] = None) -> None:
         from mmengine.config import Config
         if scale not in SCALES:
             raise ValueError(f'scale must be one of {sorted(SCALES)}, got '
@@ -186,9 +232,14 @@ class Bench:
         if name == 'mugs':
             crop = [t for t in ds_cfg.pipeline
                     if t['type'] == 'MugsMultiCrop'][0]
-            crop['num_local_crops'] = spec['num_local']
+            crop['num_local_crops'] = (spec['num_local'] if num_local is None
+                                       else num_local)
             if aggregator_depth is not None:
                 cfg.model.neck.depth = aggregator_depth
+            if queue_length is not None:
+                cfg.model.neighbour_buffer_length = queue_length
+                cfg.model.instance_head.queue_length = queue_length
+                cfg.model.local_group_head.queue_length = queue_length
         if scale == 'tiny':  # only the scenes that are used
             ds_cfg['num_samples'] = bs
         if scale == 'vits':
@@ -217,7 +268,6 @@ class Bench:
         self.step: Dict[str, Callable[[], None]] = dict(
             method=lambda: method.train_step(copy.copy(batch), method_ow))
         if name == 'mugs':
-            from mugs_step_time import mocov3_multicrop_loss
 
             def moco_step():
                 with moco_ow.optim_context(moco):
@@ -274,9 +324,11 @@ def step_segments(bench: Bench, clock: Callable[[], float]):
     from mmengine.model import ExponentialMovingAverage
     from mmengine.optim import OptimWrapper
 
-    import mmmgc.models.heads.mugs_group_head as group_mod
-    from mmmgc.models.utils import ema as ema_mod
-    from mmmgc.models.utils.queue import FeatureQueue
+    from ..models.heads import mugs_group_head as group_mod
+    from ..models.selfsup import MGC
+    from ..models.selfsup import mugs as mugs_mod
+    from ..models.utils import ema as ema_mod
+    from ..models.utils.queue import FeatureQueue
     acc: Dict[str, float] = {}
     active: set = set()  # nested calls of one segment count once
     patches = []
@@ -312,8 +364,6 @@ def step_segments(bench: Bench, clock: Callable[[], float]):
     wrap(FeatureQueue, 'get', 'queues')
     wrap(group_mod.MugsGroupHead, 'update_center', 'queues')
     # parts of the forward pass, reported alone
-    import mmmgc.models.selfsup.mugs as mugs_mod
-    from mmmgc.models.selfsup import MGC
     wrap(MGC, 'compute_pairs', 'pairs')
     wrap(mugs_mod, 'mugs_topk_neighbours', 'neighbours')
     try:
@@ -347,4 +397,12 @@ def fixed_cost_breakdown(bench: Bench, which: str, iters: int,
 
 
 def now() -> str:
+    """The current UTC time, as the benchmark reports print it."""
     return time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+
+
+__all__ = [
+    'MOCOV3_DEMO', 'SCALES', 'OPTIMIZER_IMPLS', 'mocov3_multicrop_loss',
+    'setup_mm', 'fill_queues_', 'Bench', 'step_segments',
+    'fixed_cost_breakdown', 'now'
+]

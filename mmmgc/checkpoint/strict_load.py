@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from ...checkpoint import (check_num_heads, load_checkpoint_file,
-                           module_num_heads)
+from .head_count import check_num_heads, module_num_heads
+from .safe_load import load_checkpoint_file
 
 __all__ = [
     'BackboneCheckpointError', 'TransferReport', 'read_state_dict',
