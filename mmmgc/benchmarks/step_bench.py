@@ -235,7 +235,7 @@ class Bench:
             crop['num_local_crops'] = (spec['num_local'] if num_local is None
                                        else num_local)
             if aggregator_depth is not None:
-                cfg.model.neck.depth = aggregator_depth
+                cfg.model.neck.num_layers = aggregator_depth
             if queue_length is not None:
                 cfg.model.neighbour_buffer_length = queue_length
                 cfg.model.instance_head.queue_length = queue_length
