@@ -12,8 +12,8 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ...utils.dist import all_reduce_mean
+from ...utils.renamed_args import reject_extra_args
 from ..utils import build_mlp
-from ..utils.renamed_args import reject_extra_args
 
 
 @torch.no_grad()

@@ -15,8 +15,8 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from ...utils.renamed_args import reject_extra_args
 from ..utils import FeatureQueue, build_mlp
-from ..utils.renamed_args import reject_extra_args
 
 
 @MODELS.register_module()

@@ -21,7 +21,7 @@ from mmpretrain.models.backbones.vision_transformer import \
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from ..utils.renamed_args import reject_extra_args
+from ...utils.renamed_args import reject_extra_args
 
 
 @torch.no_grad()

@@ -9,9 +9,9 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ...utils.renamed_args import check_renamed_args, reject_extra_args
 from ..necks.mugs_local_group import mugs_topk_neighbours
 from ..utils import EMATeacher, FeatureQueue
-from ..utils.renamed_args import check_renamed_args, reject_extra_args
 from .common import check_backbone_init, check_widths, maybe_init_backbone_
 
 _LOSS_KEYS = ('instance', 'local_group', 'group')
