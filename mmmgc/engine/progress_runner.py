@@ -6,6 +6,7 @@ from typing import List, Sequence
 
 from mmengine.dist import is_main_process
 from mmengine.logging import MMLogger
+from mmengine.logging.logger import FilterDuplicateWarning
 from mmengine.runner import Runner
 
 from .hooks.progress import ProgressHook
@@ -64,10 +65,12 @@ def restore_warnings(added: Sequence[logging.Handler]) -> None:
 
 
 class WarningCounter(logging.Handler):
-    """A logging handler that only counts the WARNING records it sees."""
+    """A logging handler that only counts the WARNING records it sees,
+    a repeated message once (as MMLogger's handlers write them)."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
+        self.addFilter(FilterDuplicateWarning())
         self.count = 0
 
     def emit(self, record: logging.LogRecord) -> None:
