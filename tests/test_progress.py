@@ -104,8 +104,8 @@ def test_progress_runner_console_log_file_and_same_weights(tmp_path, capsys):
     assert len(lines) == 3, captured.out
     assert lines[0].startswith('[train] iter 1/2 ( 50 %)  loss ')
     assert lines[1].startswith('[train] iter 2/2 (100 %)  loss ')
-    n = int(re.match(r'\[train\] done; (\d+) warnings and the whole log '
-                     r'in (.*)$', lines[2]).group(1))
+    n = int(re.match(r'\[train\] done; full log \((\d+) warnings\) in ',
+                     lines[2]).group(1))
     assert lines[2].endswith(log_file)
     assert 'progress-test warning' not in captured.err
     with open(log_file) as f:

@@ -117,8 +117,8 @@ class ProgressRunner(Runner):
             restore_warnings(self._py_warning_handlers)
         if is_main_process():
             n = self.warning_counter.count
-            print(f'[train] done; {n} warning{"s" * (n != 1)} and the '
-                  f'whole log in {self.logger.log_file}', flush=True)
+            print(f'[train] done; full log ({n} warning{"s" * (n != 1)}) '
+                  f'in {self.logger.log_file}', flush=True)
         return model
 
 
