@@ -99,9 +99,9 @@ def _checkpoint(cfg, path, seed, it=7):
 
 def _direct(backbone, cfg, feature, n_train, n_test):
     """The probes computed step by step (the protocol spelt out)."""
-    from mmmgc.evaluation import (extract_features, knn_top1,
-                                  labelled_items, linear_probe_top1,
-                                  norm_stats, select_probe_lr)
+    from mmmgc.evaluation import (extract_features, knn_top1, labelled_items,
+                                  linear_probe_top1, norm_stats,
+                                  select_probe_lr)
     mean, std = norm_stats(cfg)
     xtr, ytr = labelled_items('train', n_train, 32, 1, mean, std)
     xte, yte = labelled_items('test', n_test, 32, 2, mean, std)
