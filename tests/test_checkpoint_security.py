@@ -267,6 +267,10 @@ def _entry(name, path, tmp, capsys):
         elif name == 'vis_attention':
             tool = _tool('tools/visualization/vis_attention.py')
             tool.main([DEMO, path, '--out', str(tmp / 'a.png')])
+        elif name == 'demo_report':
+            tool = _tool('tools/analysis/demo_report.py')
+            tool.main([DEMO, path, '--work-dir', str(tmp), '--num-train',
+                       '20', '--num-test', '10'])
         elif name == 'davis':
             from mmmgc.evaluation import build_davis_backbone
             build_davis_backbone(_tiny_cfg(DAVIS, None), path)
@@ -302,8 +306,8 @@ def _entry(name, path, tmp, capsys):
 ENTRIES = ['convert_official:mgc', 'convert_official:mugs',
            'convert_official:timm', 'extract_backbone', 'publish_model',
            'check_transfer', 'knn_dataset', 'knn_items_backbone',
-           'vis_attention', 'davis', 'load_from', 'init_cfg_pretrained',
-           'strict_pretrained_vit']
+           'vis_attention', 'demo_report', 'davis', 'load_from',
+           'init_cfg_pretrained', 'strict_pretrained_vit']
 
 
 @pytest.mark.parametrize('entry', ENTRIES)

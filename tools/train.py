@@ -2,7 +2,7 @@
 """Train a model (pretraining or downstream classification) with mmengine.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--trust-checkpoint]
+        [--trust-checkpoint] [--progress]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Without a GPU, distributed runs use the gloo backend and ``--amp`` uses
@@ -12,6 +12,13 @@ Checkpoints (``--resume``, ``load_from``, ``init_cfg=Pretrained``) are read
 by :func:`mmmgc.checkpoint.load_checkpoint_file`, which never runs code from
 a file: a pickle that needs a type outside its allow-list is refused unless
 ``--trust-checkpoint`` (or ``MMMGC_TRUST_CHECKPOINT=1``) is given.
+
+``--progress`` (what ``tools/run_demo.sh`` uses) keeps the console short:
+about ten progress lines (iteration, loss, elapsed time, ETA) and warnings;
+the environment, the config, the initialisation report, the logger hook's
+lines and Python warnings go to the log file
+``WORK_DIR/<timestamp>/<timestamp>.log`` only
+(:class:`mmmgc.engine.ProgressRunner`). Training is the same.
 """
 import argparse
 import os
@@ -74,6 +81,12 @@ def parse_args():
         'their pickle needs types outside mmmgc\'s allow-list: this runs '
         'code from the file, so only for files you checked (same as '
         'MMMGC_TRUST_CHECKPOINT=1)')
+    parser.add_argument(
+        '--progress',
+        action='store_true',
+        help='console: a few progress lines and warnings only; the log file '
+        'WORK_DIR/<timestamp>/<timestamp>.log keeps everything (training '
+        'is unchanged)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -168,7 +181,11 @@ def main():
         init_cpu_distributed(
             args.launcher,
             timeout_s=cfg.env_cfg.get('dist_cfg', {}).get('timeout'))
-    runner = Runner.from_cfg(cfg)
+    if args.progress:
+        from mmmgc.engine import ProgressRunner
+        runner = ProgressRunner.from_cfg(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
     runner.train()
     from mmmgc.utils import shutdown_distributed
     shutdown_distributed()

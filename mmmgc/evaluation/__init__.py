@@ -1,10 +1,14 @@
+from .attention_figure import attention_picture
 from .dataloader_features import (build_feature_model,
                                   extract_dataloader_features)
 from .davis_metrics import (boundary_f_measure, davis_j_and_f,
                             region_similarity, sequence_j_and_f)
 from .davis_propagation import build_davis_backbone, davis_from_config
-from .demo_data import (demo_items, demo_scenes, labelled_items, make_views,
-                        to_input)
+from .demo_data import (EVAL_GENERATORS, demo_items, demo_scenes,
+                        eval_dataset_of, eval_generator, labelled_items,
+                        make_views, to_input)
+from .demo_report import (demo_report, format_report, method_name,
+                          probe_features)
 from .dense_probe import (confusion_matrix, dense_linear_probe,
                           extract_patch_features, iou_per_class, mean_iou,
                           patch_label_distribution)
@@ -15,7 +19,8 @@ from .frozen_backbone import (backbone_from_config, build_frozen_backbone,
 from .knn import extract_features, knn_classify, knn_top1
 from .knn_items import auto_feature, knn_on_items
 from .label_propagation import propagate_labels, propagate_video
-from .linear_probe import LinearProbe, fit_linear_probe, linear_probe_top1
+from .linear_probe import (PROBE_LRS, LinearProbe, fit_linear_probe,
+                           linear_probe_top1, select_probe_lr)
 from .logistic_regression import sweep_logistic_regression
 from .quick_pretrain import quick_pretrain_knn
 
@@ -32,5 +37,8 @@ __all__ = [
     'demo_items', 'demo_scenes', 'labelled_items', 'make_views', 'to_input',
     'knn_from_config', 'logreg_from_config', 'train_val_features',
     'backbone_from_config', 'norm_stats', 'auto_feature', 'knn_on_items',
-    'quick_pretrain_knn'
+    'quick_pretrain_knn', 'PROBE_LRS', 'select_probe_lr',
+    'EVAL_GENERATORS', 'eval_dataset_of', 'eval_generator',
+    'attention_picture', 'demo_report', 'format_report', 'method_name',
+    'probe_features'
 ]

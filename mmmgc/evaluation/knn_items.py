@@ -5,7 +5,7 @@ from typing import Callable, Optional
 
 import torch
 
-from .demo_data import labelled_items
+from .demo_data import eval_dataset_of, labelled_items
 from .frozen_backbone import (build_frozen_backbone, load_pretrained_backbone,
                               norm_stats)
 from .knn import extract_features, knn_top1
@@ -35,8 +35,10 @@ def knn_on_items(cfg,
     ``backbone.*`` keys (:func:`load_pretrained_backbone`). The bank is
     ``num_train`` items of Fashion-MNIST train (item seed ``seed + 1``),
     the queries ``num_test`` items of Fashion-MNIST test (seed
-    ``seed + 2``), at the backbone's ``img_size`` (or ``img_size``),
-    normalised as the config's data preprocessor does.
+    ``seed + 2``), made as the config's pretraining data set makes items
+    (:func:`~mmmgc.evaluation.demo_data.eval_dataset_of`), at the
+    backbone's ``img_size`` (or ``img_size``), normalised as the config's
+    data preprocessor does.
 
     Args:
         cfg (Config): A pretraining config.
@@ -69,8 +71,11 @@ def knn_on_items(cfg,
     size = img_size or cfg.model.backbone.get('img_size', 64)
 
     torch.manual_seed(seed)
-    xtr, ytr = labelled_items('train', num_train, size, seed + 1, mean, std)
-    xte, yte = labelled_items('test', num_test, size, seed + 2, mean, std)
+    dataset = eval_dataset_of(cfg)
+    xtr, ytr = labelled_items('train', num_train, size, seed + 1, mean, std,
+                              dataset)
+    xte, yte = labelled_items('test', num_test, size, seed + 2, mean, std,
+                              dataset)
     results = {}
     runs = []
     if compare_random or checkpoint is None:

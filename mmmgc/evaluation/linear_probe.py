@@ -7,7 +7,7 @@ feature per patch, see :mod:`mmmgc.evaluation.dense_probe`) of the CPU
 benchmark.
 """
 import math
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -157,7 +157,36 @@ def linear_probe_top1(train_feats: Tensor,
     return (pred == test_labels).float().mean().item() * 100
 
 
+#: Learning rates among which :func:`select_probe_lr` chooses.
+PROBE_LRS = (1e-2, 1e-1, 1.0)
+
+
+def select_probe_lr(feats: Tensor,
+                    labels: Tensor,
+                    num_classes: int,
+                    lrs: Sequence[float] = PROBE_LRS,
+                    epochs: int = 100,
+                    seed: int = 0) -> float:
+    """The probe learning rate with the best top-1 on a held-out 20 % of
+    the training features (ties: the first).
+
+    The split is a random permutation drawn with ``seed``: its first
+    ``max(1, N // 5)`` rows validate, the rest fit
+    (:func:`linear_probe_top1` with ``epochs`` and ``seed``).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(feats.shape[0], generator=gen)
+    n_val = max(1, feats.shape[0] // 5)
+    val, tr = perm[:n_val], perm[n_val:]
+    scores = [
+        linear_probe_top1(feats[tr], labels[tr], feats[val], labels[val],
+                          num_classes, epochs=epochs, lr=lr, seed=seed)
+        for lr in lrs
+    ]
+    return lrs[scores.index(max(scores))]
+
+
 __all__ = [
     'feature_stats', 'LinearProbe', 'fit_linear_probe', 'predict',
-    'linear_probe_top1'
+    'linear_probe_top1', 'PROBE_LRS', 'select_probe_lr'
 ]

@@ -45,6 +45,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mmmgc.evaluation.linear_probe import PROBE_LRS
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 CONFIGS = {
@@ -68,7 +70,6 @@ QUICK_EVAL_DATA = dict(
     scenes_train=(100, 'train', 100),
     scenes_test=(50, 'test', 101),
 )
-PROBE_LRS = (1e-2, 1e-1, 1.0)
 
 
 # ------------------------------------------------------------ budget checks
@@ -153,19 +154,10 @@ def make_eval_data(size: int = 64,
 def select_lr(feats: torch.Tensor, labels: torch.Tensor, num_classes: int,
               lrs: Sequence[float] = PROBE_LRS, epochs: int = 100,
               seed: int = 0) -> float:
-    """The probe learning rate with the best top-1 on a held-out 20 % of
-    the training features (ties: the first)."""
-    from mmmgc.evaluation import linear_probe_top1
-    gen = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(feats.shape[0], generator=gen)
-    n_val = max(1, feats.shape[0] // 5)
-    val, tr = perm[:n_val], perm[n_val:]
-    scores = [
-        linear_probe_top1(feats[tr], labels[tr], feats[val], labels[val],
-                          num_classes, epochs=epochs, lr=lr, seed=seed)
-        for lr in lrs
-    ]
-    return lrs[int(np.argmax(scores))]
+    """:func:`mmmgc.evaluation.select_probe_lr` (the demo report uses it
+    too)."""
+    from mmmgc.evaluation import select_probe_lr
+    return select_probe_lr(feats, labels, num_classes, lrs, epochs, seed)
 
 
 def evaluate_backbone(backbone: torch.nn.Module,
