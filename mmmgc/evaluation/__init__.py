@@ -10,6 +10,7 @@ from .knn import extract_features, knn_classify, knn_top1
 from .label_propagation import propagate_labels, propagate_video
 from .linear_probe import LinearProbe, fit_linear_probe, linear_probe_top1
 from .logistic_regression import sweep_logistic_regression
+from .shortcut_check import view_retrieval
 
 __all__ = [
     'build_feature_model', 'extract_dataloader_features',
@@ -20,5 +21,5 @@ __all__ = [
     'propagate_labels', 'propagate_video', 'patch_label_distribution',
     'extract_patch_features', 'confusion_matrix', 'iou_per_class',
     'mean_iou', 'dense_linear_probe', 'LinearProbe', 'fit_linear_probe',
-    'linear_probe_top1'
+    'linear_probe_top1', 'view_retrieval'
 ]
