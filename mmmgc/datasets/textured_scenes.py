@@ -8,10 +8,11 @@ despite the papers' colour jitter. Here
 - the background is a patchwork of 1-4 regions (split by 0-2 random
   straight cuts), each a random crop (zoom 1-3x, flip, quarter turn) of a
   natural photograph or texture, in its own colours, then blurred (out of
-  focus);
+  focus) and dimmed;
 - every item gets its own texture and colours: a crop of another
-  photograph or texture, brightness-normalised, shaded by the
-  Fashion-MNIST item's grey levels, which also give its shape (opacity);
+  photograph or texture, brightness-normalised, its texture contrast
+  reduced, shaded by the Fashion-MNIST item's grey levels, which also give
+  its shape (opacity);
 - items vary in count (1-5 by default) and scale (log-uniform).
 
 Colours are those of a few photographs, so they are shared by many scenes,
@@ -81,11 +82,17 @@ def load_texture_pool(side: int = 256) -> Tuple[np.ndarray, ...]:
 
 
 #: Rendering constants: background blur sigma at 64 px (scaled with the
-#: canvas), source pixels per item pixel, item brightness (mean luminance
-#: / 255) and the item's darkest shading (where its grey level is 0).
+#: canvas) and brightness factor; source pixels per item pixel, item
+#: brightness (mean luminance / 255), the factor on the item texture's
+#: deviations from its mean colour, and the item's darkest shading (where
+#: its grey level is 0). Chosen so that a random-init tiny ViT's probes
+#: find the items about as well as on FashionMNISTScenes (docs/benchmarks.md,
+#: "Textured scenes").
 BACKGROUND_BLUR = (0.8, 2.0)
+BACKGROUND_DIM = (0.25, 0.55)
 ITEM_ZOOM = (0.5, 1.5)
-ITEM_BRIGHTNESS = (0.4, 0.7)
+ITEM_BRIGHTNESS = (0.5, 0.85)
+ITEM_TEXTURE_CONTRAST = 0.35
 ITEM_SHADING = 0.1
 _LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)
 
@@ -176,7 +183,7 @@ def render_textured_scene(items: np.ndarray, labels: np.ndarray,
     img = textured_background(pool, rng, canvas)
     # out of focus, as the background of a photograph
     sigma = canvas / 64.0 * rng.uniform(*BACKGROUND_BLUR)
-    img = cv2.GaussianBlur(img, (0, 0), sigma)
+    img = cv2.GaussianBlur(img, (0, 0), sigma) * rng.uniform(*BACKGROUND_DIM)
     background = img.copy() if return_background else None
     seg = np.zeros((canvas, canvas), np.uint8)
     lo, hi = np.log(scale[0]), np.log(scale[1])
@@ -193,6 +200,8 @@ def render_textured_scene(items: np.ndarray, labels: np.ndarray,
             y0 = int(rng.integers(0, canvas - side + 1))
             x0 = int(rng.integers(0, canvas - side + 1))
         tex = texture_patch(pool, rng, side, ITEM_ZOOM, ITEM_BRIGHTNESS)
+        mean = tex.mean((0, 1), keepdims=True)
+        tex = mean + ITEM_TEXTURE_CONTRAST * (tex - mean)
         look = tex * (ITEM_SHADING + (1 - ITEM_SHADING) * grey)[..., None]
         a = alpha[..., None]
         region = img[y0:y0 + side, x0:x0 + side]
