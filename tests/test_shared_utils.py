@@ -29,7 +29,7 @@ def test_ema_update_convention_decay_is_weight_of_old():
 
 def test_ema_teacher_moves_and_gets_no_gradient():
     student = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
-    teacher = EMATeacher(student, base_decay=0.5, end_decay=1.0)
+    teacher = EMATeacher(student, ema_decay=0.5, ema_end_decay=1.0)
     assert all(not p.requires_grad for p in teacher.parameters())
     opt = torch.optim.SGD(student.parameters(), lr=0.5)
     before = [p.clone() for p in teacher.parameters()]

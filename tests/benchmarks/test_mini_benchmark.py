@@ -76,11 +76,17 @@ def test_variant_configs_load_build_and_keep_the_budget(mb, cfgs):
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             ds = DATASETS.build(
                 dict(cfg.train_dataloader.dataset, num_samples=2))
-            assert len(ds[0]['inputs']) == 2  # two views
-    # variants change the augmentation, the method's own settings or the
-    # training seed, never the budget
-    mb.check_same_budget(budgets,
-                         ignore=('colour_jitter', 'grayscale', 'seed'))
+            views = len(ds[0]['inputs'])
+            if cfg.model.type == 'Mugs':  # 2 teacher, 2 student, 4 local
+                assert views == 8
+            else:
+                assert views == 2  # two views
+    # variants change the augmentation, the method's own settings, the
+    # training seed or the kind of scenes, never the budget
+    mb.check_same_budget(
+        budgets, ignore=('colour_jitter', 'grayscale', 'seed', 'dataset'))
+    assert {b['dataset'] for b in budgets.values()} <= set(
+        mb.EVAL_GENERATORS)
 
 
 def test_rescale_epochs_moves_the_schedules(mb, cfgs):

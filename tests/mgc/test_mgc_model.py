@@ -226,7 +226,7 @@ def test_default_sample_counts_are_the_papers():
     assert model.num_samples == (10, 10, 2)
     assert model.key_cells == 'overlap' and model.symmetric
     assert model.head.temperature == 0.1
-    assert model.teacher.base_decay == 0.996
+    assert model.teacher.ema_decay == 0.996
     assert build((1, 2, 7, 14)).num_samples == (10, 10, 2, 1)
     with pytest.raises(ValueError, match='model.num_samples'):
         build((1, 4))

@@ -236,7 +236,7 @@ def _consistent_held_out_losses(model, fresh_state, warm_batches, held_out):
     """
     probe = copy.deepcopy(model)
     probe.load_state_dict(fresh_state, strict=False)
-    probe.teacher.base_decay = probe.teacher.end_decay = 1.0  # frozen
+    probe.teacher.ema_decay = probe.teacher.ema_end_decay = 1.0  # frozen
     # training mode: BN heads normalise with the batch, as in training;
     # a fixed seed gives the student's drop path the same draws each time
     probe.train()

@@ -137,12 +137,18 @@ def rescale_epochs(cfg, epochs: int):
 
 # ------------------------------------------------------------------- data
 def make_eval_data(size: int = 64,
-                   sizes: Optional[Dict[str, Tuple[int, str, int]]] = None
+                   sizes: Optional[Dict[str, Tuple[int, str, int]]] = None,
+                   dataset: str = 'FashionMNISTScenes'
                    ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
-    """uint8 BGR images and labels / class maps of the evaluation."""
-    from mmmgc.datasets import load_fashion_mnist, make_items, make_scenes
+    """uint8 BGR images and labels / class maps of the evaluation, made by
+    the generators of the pretraining ``dataset`` (see
+    :data:`mmmgc.evaluation.EVAL_GENERATORS`)."""
+    import mmmgc.datasets as mds
+    from mmmgc.evaluation import eval_generator
+    make_items = eval_generator(dataset, 'items')
+    make_scenes = eval_generator(dataset, 'scenes')
     sizes = sizes or EVAL_DATA
-    src = {s: load_fashion_mnist(split=s) for s in ('train', 'test')}
+    src = {s: mds.load_fashion_mnist(split=s) for s in ('train', 'test')}
     out = {}
     for key, (num, split, seed) in sizes.items():
         fn = make_items if key.startswith('items') else make_scenes
@@ -367,7 +373,9 @@ def main(argv=None):
     os.makedirs(results_dir, exist_ok=True)
     sizes = QUICK_EVAL_DATA if args.quick else EVAL_DATA
     print(f'evaluation data: {sizes}', flush=True)
-    data = make_eval_data(size, sizes)
+    dataset = ref.train_dataloader.dataset.type
+    print(f'evaluation data of {dataset}', flush=True)
+    data = make_eval_data(size, sizes, dataset)
 
     def save(row: Dict[str, object]) -> None:
         path = osp.join(results_dir, row['key'] + '.json')

@@ -170,8 +170,8 @@ class MGC(BaseSelfSupervisor):
         #: samples with a ``sampling_seed`` field take precedence.
         self.sampling_generator: Optional[torch.Generator] = None
         self.teacher = EMATeacher(
-            self._teacher_source(), base_decay=ema_decay,
-            end_decay=ema_end_decay, batch_stats=True)
+            self._teacher_source(), ema_decay=ema_decay,
+            ema_end_decay=ema_end_decay, batch_stats=True)
         self._register_load_state_dict_pre_hook(_rename_legacy_keys,
                                                 with_module=True)
 

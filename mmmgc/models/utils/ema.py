@@ -7,7 +7,7 @@ OLD teacher value, as in the MoCo/BYOL/DINO/MGC/Mugs papers::
 
 (mmengine's ``ExponentialMovingAverage`` calls ``1 - decay`` its
 "momentum"; mmmgc never uses that name for it.) ``decay`` follows a cosine
-schedule from ``base_decay`` at iteration 0 to ``end_decay`` at the last
+schedule from ``ema_decay`` at iteration 0 to ``ema_end_decay`` at the last
 iteration. The teacher never receives gradients.
 
 The teacher is deterministic: :class:`EMATeacher` keeps every sub-module of
@@ -121,25 +121,26 @@ class EMATeacher(nn.Module):
 
     Args:
         student (nn.Module): The online module to copy and track.
-        base_decay (float): Decay at iteration 0. Defaults to 0.996.
-        end_decay (float): Decay at the last iteration. Defaults to 1.0.
+        ema_decay (float): Decay at iteration 0. Defaults to 0.996.
+        ema_end_decay (float): Decay at the last iteration. Defaults to 1.0.
         batch_stats (bool): In train mode, the teacher's BatchNorm layers
             normalise with the current batch's statistics (as MoCo v3's and
             MGC's momentum projectors); otherwise with their running
             statistics (copied from the student). Defaults to False.
     """
 
-    def __init__(self, student: nn.Module, base_decay: float = 0.996,
-                 end_decay: float = 1.0, batch_stats: bool = False) -> None:
+    def __init__(self, student: nn.Module, ema_decay: float = 0.996,
+                 ema_end_decay: float = 1.0,
+                 batch_stats: bool = False) -> None:
         super().__init__()
-        if not (0 <= base_decay <= 1 and 0 <= end_decay <= 1):
-            raise ValueError('EMATeacher: base_decay and end_decay must be in '
-                             f'[0, 1], got {base_decay}, {end_decay}')
+        if not (0 <= ema_decay <= 1 and 0 <= ema_end_decay <= 1):
+            raise ValueError('EMATeacher: ema_decay and ema_end_decay must be '
+                             f'in [0, 1], got {ema_decay}, {ema_end_decay}')
         self.module = copy.deepcopy(student)
         for p in self.module.parameters():
             p.requires_grad_(False)
-        self.base_decay = base_decay
-        self.end_decay = end_decay
+        self.ema_decay = ema_decay
+        self.ema_end_decay = ema_end_decay
         self.batch_stats = batch_stats
         self.last_decay: Optional[float] = None
         self.train(student.training)
@@ -207,15 +208,15 @@ class EMATeacher(nn.Module):
                  max_steps: Optional[int] = None) -> float:
         """The decay for ``step`` of ``max_steps``; by default both are read
         from mmengine's MessageHub (``iter``, ``max_iters``), which the
-        train loop fills in. Without them the decay is ``base_decay``."""
+        train loop fills in. Without them the decay is ``ema_decay``."""
         if step is None or max_steps is None:
             from mmengine.logging import MessageHub
             hub = MessageHub.get_current_instance()
             step = hub.get_info('iter', 0) if step is None else step
             max_steps = hub.get_info('max_iters', 0) \
                 if max_steps is None else max_steps
-        return cosine_decay(int(step), int(max_steps or 0), self.base_decay,
-                            self.end_decay)
+        return cosine_decay(int(step), int(max_steps or 0), self.ema_decay,
+                            self.ema_end_decay)
 
     @torch.no_grad()
     def update(self, student: nn.Module, step: Optional[int] = None,
