@@ -6,10 +6,10 @@ import uuid
 from typing import Optional
 
 import torch
-from conftest import tiny_vit_arch
 from mmengine.config import Config
 
-from tests.downstream.downstream_data import CITYSCAPES_CLASSES, COCO_CLASSES
+from tests._utils.downstream_data import CITYSCAPES_CLASSES, COCO_CLASSES
+from tests._utils.tiny_vit import tiny_vit_arch
 
 TINY_EMBED = 64
 TINY_LAYERS = 4

@@ -1,5 +1,4 @@
-"""Synthetic downstream data in the REAL on-disk formats, and helpers that
-shrink a downstream config to a tiny ViT and that data.
+"""Synthetic downstream data in the REAL on-disk formats.
 
 - COCO instances: ``annotations/instances_{train,val}2017.json`` with RLE
   masks (pycocotools), JPEGs in ``{train,val}2017/``;
@@ -10,10 +9,16 @@ shrink a downstream config to a tiny ViT and that data.
   ``annotations/{training,validation}/*.png`` (0 = ignore, 1..150);
 - PASCAL VOC 2012 + aug: ``JPEGImages``, ``SegmentationClass``,
   ``SegmentationClassAug`` (0..20, 255 = ignore),
-  ``ImageSets/Segmentation/{train,aug,val}.txt``.
+  ``ImageSets/Segmentation/{train,aug,val}.txt``;
+- DAVIS 2017 (:func:`write_davis`): ``JPEGImages/480p/<seq>/*.jpg`` and
+  palette PNG masks in ``Annotations/480p/<seq>/``;
+- COCO keypoints (:func:`write_coco_keypoints`):
+  ``annotations/person_keypoints_<split>.json`` (17 points) and JPEGs.
 
-Every image holds random rectangles / ellipses; the label of an object is
-its shape (0 rectangle, 1 ellipse, 2 triangle), so the data is learnable.
+Every COCO / Cityscapes / ADE20K / VOC image holds random rectangles /
+ellipses; the label of an object is its shape (0 rectangle, 1 ellipse,
+2 triangle), so the data is learnable. DAVIS and keypoint pixels are
+chosen by the caller or random.
 """
 import json
 import os
@@ -22,6 +27,7 @@ from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
+from PIL import Image
 
 IMG = 64
 
@@ -172,6 +178,57 @@ def make_voc(root: str, n_train: int = 2, n_aug: int = 2,
                   'w') as f:
             f.write('\n'.join(names) + '\n')
     return root
+
+
+def write_davis(root, name, frames, masks):
+    """One DAVIS-2017 sequence under ``root`` (a ``pathlib.Path``): JPEG
+    frames in ``JPEGImages/480p/<name>`` and palette PNG masks in
+    ``Annotations/480p/<name>``."""
+    img_dir = root / 'JPEGImages' / '480p' / name
+    ann_dir = root / 'Annotations' / '480p' / name
+    img_dir.mkdir(parents=True)
+    ann_dir.mkdir(parents=True)
+    palette = [0, 0, 0, 128, 0, 0, 0, 128, 0] + [0] * (256 * 3 - 9)
+    for t, (f, m) in enumerate(zip(frames, masks)):
+        Image.fromarray(f).save(img_dir / f'{t:05d}.jpg', quality=95)
+        p = Image.fromarray(m, mode='P')
+        p.putpalette(palette)
+        p.save(ann_dir / f'{t:05d}.png')
+
+
+def write_coco_keypoints(root, split, num_images, seed):
+    """COCO keypoints under ``root`` (a ``pathlib.Path``): images with one
+    person each (box + 17 visible keypoints) in ``<split>/`` and
+    ``annotations/person_keypoints_<split>.json``; returns the json path."""
+    rng = np.random.default_rng(seed)
+    (root / split).mkdir(parents=True)
+    images, anns = [], []
+    for i in range(num_images):
+        h, w = 96, 80
+        img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+        name = f'{i:012d}.jpg'
+        cv2.imwrite(str(root / split / name), img)
+        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
+        x0, y0, bw, bh = 10., 8., 48., 72.
+        kpts = []
+        for _ in range(17):
+            kpts += [float(x0 + rng.uniform(2, bw - 2)),
+                     float(y0 + rng.uniform(2, bh - 2)), 2]
+        anns.append(dict(id=i + 1, image_id=i + 1, category_id=1,
+                         bbox=[x0, y0, bw, bh], area=bw * bh, iscrowd=0,
+                         num_keypoints=17, keypoints=kpts))
+    names = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+             'left_shoulder', 'right_shoulder', 'left_elbow',
+             'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
+             'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+             'right_ankle']
+    cats = [dict(id=1, name='person', supercategory='person',
+                 keypoints=names, skeleton=[[16, 14], [14, 12]])]
+    ann_file = root / 'annotations' / f'person_keypoints_{split}.json'
+    ann_file.parent.mkdir(exist_ok=True)
+    ann_file.write_text(json.dumps(dict(images=images, annotations=anns,
+                                        categories=cats)))
+    return str(ann_file)
 
 
 def make_all(root: str) -> Dict[str, str]:

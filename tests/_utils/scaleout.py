@@ -1,7 +1,9 @@
-"""Helpers shared by the scale-out tests: tiny configs written to disk, the
-training tools run as subprocesses, free ports, and a hook that records
-what every iteration saw (imported by the subprocesses through
-``custom_imports``; this folder is put on their ``PYTHONPATH``)."""
+"""Helpers shared by the scale-out tests (launchers, 2-rank equivalence,
+resume, AMP, config errors): tiny configs written to disk, the training
+tools run as subprocesses, free ports, and a hook that records what every
+iteration saw (imported by the subprocesses through ``custom_imports`` as
+``tests._utils.scaleout``; the repository root is put on their
+``PYTHONPATH``)."""
 import hashlib
 import json
 import os
@@ -16,8 +18,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
+from tests._utils import REPO_ROOT
+
 PYTHON = sys.executable
 
 
@@ -44,9 +46,8 @@ def _digest(x) -> str:
 class ScaleoutRecordHook(Hook):
     """Appends, per training iteration, a digest of the batch (images and
     view geometry) and the exact loss values to
-    ``work_dir/record_rank{r}.jsonl``. (``force``: the module is imported
-    as ``scaleout_utils`` by the tests here and as
-    ``tests.scaleout.scaleout_utils`` by others in the same process.)"""
+    ``work_dir/record_rank{r}.jsonl``. (``force``: registering it again,
+    e.g. when a test reloads this module, is not an error.)"""
 
     priority = 'VERY_LOW'
 
@@ -100,7 +101,7 @@ def tiny_cfg(algo: str = 'mgc', num_samples: int = 8, batch_size: int = 4,
     ``rng_hook`` adds :class:`RNGStateHook`; ``record`` adds
     :class:`ScaleoutRecordHook`.
     """
-    cfg = Config.fromfile(osp.join(REPO, DEMOS[algo]))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, DEMOS[algo]))
     dl = cfg.train_dataloader
     dl.batch_size = batch_size
     dl.num_workers = num_workers
@@ -132,8 +133,8 @@ def tiny_cfg(algo: str = 'mgc', num_samples: int = 8, batch_size: int = 4,
         hooks.append(dict(type='ScaleoutRecordHook'))
     cfg.custom_hooks = hooks
     imports = list(cfg.custom_imports['imports'])
-    if record and 'scaleout_utils' not in imports:
-        imports.append('scaleout_utils')
+    if record and 'tests._utils.scaleout' not in imports:
+        imports.append('tests._utils.scaleout')
     cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
     cfg.randomness = dict(seed=seed, diff_rank_seed=True,
                           deterministic=deterministic)
@@ -151,7 +152,7 @@ def run_env(extra: Optional[dict] = None) -> dict:
     env['OMP_NUM_THREADS'] = '1'
     env['MKL_NUM_THREADS'] = '1'
     env['PYTHONPATH'] = os.pathsep.join(
-        [REPO, HERE] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+        [REPO_ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
     env['PYTHON'] = PYTHON
     env.pop('CUDA_VISIBLE_DEVICES', None)
     for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
@@ -161,7 +162,7 @@ def run_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
-def run(cmd: List[str], cwd: str = REPO, env: Optional[dict] = None,
+def run(cmd: List[str], cwd: str = REPO_ROOT, env: Optional[dict] = None,
         timeout: int = 300) -> subprocess.CompletedProcess:
     """Run a command; fail with its output when it exits non-zero."""
     proc = subprocess.run(cmd, cwd=cwd, env=env or run_env(),
@@ -175,7 +176,7 @@ def run(cmd: List[str], cwd: str = REPO, env: Optional[dict] = None,
 
 def train(cfg_path: str, work_dir: str, *args: str) -> str:
     """``python tools/train.py cfg --work-dir work_dir args...``."""
-    return run([PYTHON, osp.join(REPO, 'tools/train.py'), cfg_path,
+    return run([PYTHON, osp.join(REPO_ROOT, 'tools/train.py'), cfg_path,
                 '--work-dir', work_dir, *args]).stdout
 
 
@@ -213,7 +214,7 @@ def run_in_process(cfg: Config, work_dir: str, name: str, amp: bool = False):
 
     from mmengine.runner import Runner
     spec = importlib.util.spec_from_file_location(
-        'mmmgc_tools_train', osp.join(REPO, 'tools/train.py'))
+        'mmmgc_tools_train', osp.join(REPO_ROOT, 'tools/train.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     cfg_path = dump_cfg(cfg, osp.join(work_dir, f'{name}.py'))

@@ -5,7 +5,7 @@ import copy
 import torch
 from mmengine.hooks import Hook
 
-from conftest import tiny_vit_arch
+from tests._utils.tiny_vit import tiny_vit_arch
 
 
 def write_vit_checkpoint(path, img_size, patch_size=8, num_layers=2,

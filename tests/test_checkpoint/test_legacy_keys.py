@@ -9,8 +9,7 @@ from mmengine.runner.checkpoint import load_checkpoint
 from mmpretrain.registry import MODELS
 
 from mmmgc.checkpoint import MGC_KEY_RENAMES, rename_state_dict_keys
-
-from test_mgc_model import make_batch, tiny_mgc  # noqa: E402
+from tests._utils.mgc_fixtures import make_batch, tiny_mgc
 
 
 def to_old_names(sd: dict) -> OrderedDict:

@@ -7,14 +7,14 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import tiny_vit_arch
-from downstream_cfg import tiny_vit_state_dict
 
 from mmmgc.checkpoint import (HeadCountError, load_checkpoint_file,
                               num_heads_from_cfg_text, read_safetensors_meta)
 from mmmgc.models.backbones import StrictPretrainedViT
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_cfg import tiny_vit_state_dict
+from tests._utils.tiny_vit import tiny_vit_arch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MASK_RCNN = ('configs/mgc/benchmarks/mmdetection/'
              'mask-rcnn_vit-small-p16-pyramid_fpn_1x_coco.py')
 FPN_ADE = ('configs/mgc/benchmarks/mmsegmentation/'

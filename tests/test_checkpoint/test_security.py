@@ -14,22 +14,22 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_vit_arch
 
 from mmmgc.checkpoint import (ALLOWED_GLOBALS, TRUST_ENV, CheckpointHashError,
                               UntrustedCheckpointError, find_unsafe_globals,
                               hash_suffix, load_checkpoint_file,
                               set_trust_checkpoints)
+from tests._utils import REPO_ROOT
+from tests._utils.tiny_vit import tiny_vit_arch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PYTHON = sys.executable
 LAYOUTS = ('flat', 'mmengine', 'timm')
-DEMO = osp.join(REPO, 'configs/mgc/mgc_demo.py')
-KNN_CFG = osp.join(REPO, 'configs/mugs/benchmarks/classification/'
+DEMO = osp.join(REPO_ROOT, 'configs/mgc/mgc_demo.py')
+KNN_CFG = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/classification/'
                    'vit-small-p16_knn-k20-t0.05_in1k.py')
-FPN_ADE = osp.join(REPO, 'configs/mgc/benchmarks/mmsegmentation/'
+FPN_ADE = osp.join(REPO_ROOT, 'configs/mgc/benchmarks/mmsegmentation/'
                    'fpn_vit-small-p16_4xb4-40k_ade20k-512x512.py')
-DAVIS = osp.join(REPO, 'configs/mugs/benchmarks/davis/'
+DAVIS = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/davis/'
                  'davis2017_vit-base-p16_label-propagation.py')
 
 
@@ -44,7 +44,7 @@ class _Payload:
 
 
 def _tool(rel_path: str):
-    path = osp.join(REPO, rel_path)
+    path = osp.join(REPO_ROOT, rel_path)
     spec = importlib.util.spec_from_file_location(
         osp.splitext(osp.basename(path))[0], path)
     mod = importlib.util.module_from_spec(spec)
@@ -315,8 +315,7 @@ def test_every_entry_point_refuses(entry, evil, tmp_path, capsys):
 
 def _subprocess(args, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([REPO, osp.join(REPO, 'tests'),
-                                           osp.join(REPO, 'tests/scaleout'),
+               PYTHONPATH=os.pathsep.join([REPO_ROOT,
                                            os.environ.get('PYTHONPATH',
                                                           '')]))
     env.pop(TRUST_ENV, None)
@@ -326,7 +325,7 @@ def _subprocess(args, tmp_path):
 
 
 def _runner_cfg(tmp_path):
-    from tests.scaleout import scaleout_utils as u
+    from tests._utils import scaleout as u
     cfg = u.tiny_cfg('mgc', max_iters=1, record=False)
     cfg.test_dataloader = dict(cfg.train_dataloader)
     cfg.test_cfg = dict(type='TestLoop')
@@ -366,10 +365,10 @@ def test_runner_tools_refuse(tool, tmp_path):
     path = write_evil(str(tmp_path / 'evil.pth'), 'mmengine', marker)
     cfg = _runner_cfg(tmp_path)
     if tool == 'train_resume':
-        args = [osp.join(REPO, 'tools/train.py'), cfg, '--work-dir',
+        args = [osp.join(REPO_ROOT, 'tools/train.py'), cfg, '--work-dir',
                 str(tmp_path / 'w'), '--resume', path]
     else:
-        args = [osp.join(REPO, 'tools/test.py'), cfg, path, '--work-dir',
+        args = [osp.join(REPO_ROOT, 'tools/test.py'), cfg, path, '--work-dir',
                 str(tmp_path / 'w')]
     proc = _subprocess(args, tmp_path)
     assert proc.returncode != 0

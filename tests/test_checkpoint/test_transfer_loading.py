@@ -6,15 +6,14 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import tiny_vit_arch
-from downstream_cfg import tiny_vit_state_dict
-from downstream_fixtures import tiny_backbone_ckpt  # noqa: F401
 
 from mmmgc.checkpoint import BackboneCheckpointError, backbone_checkpoint
 from mmmgc.models.backbones import StrictPretrainedViT
 from mmmgc.models.necks import ViTPyramidNeck
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_cfg import tiny_vit_state_dict
+from tests._utils.tiny_vit import tiny_vit_arch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MASK_RCNN = ('configs/mgc/benchmarks/mmdetection/'
              'mask-rcnn_vit-small-p16-pyramid_fpn_1x_coco.py')
 FPN_ADE = ('configs/mgc/benchmarks/mmsegmentation/'
@@ -56,7 +55,7 @@ def _save(path, sd, prefix='backbone.'):
     return str(path)
 
 
-def test_strict_vit_loads_every_tensor(tiny_backbone_ckpt):  # noqa: F811
+def test_strict_vit_loads_every_tensor(tiny_backbone_ckpt):
     vit = _vit(tiny_backbone_ckpt)
     vit.init_weights()
     ref = tiny_vit_state_dict()
@@ -169,13 +168,13 @@ def test_pyramid_neck_strides_and_ops():
 
 
 def _tiny(config, ckpt):
-    from downstream_cfg import load_tiny
+    from tests._utils.downstream_cfg import load_tiny
     return load_tiny(config, '/nonexistent', ckpt, '/tmp/unused')
 
 
 @pytest.mark.parametrize('config', [MASK_RCNN, FPN_ADE])
 def test_check_transfer_ok_and_mismatch(config, tmp_path,
-                                        tiny_backbone_ckpt):  # noqa: F811
+                                        tiny_backbone_ckpt):
     opts = _tiny_options(config)
     code, msg = check_tool.check(config, tiny_backbone_ckpt, opts)
     assert code == 0, msg
@@ -191,7 +190,7 @@ def test_check_transfer_ok_and_mismatch(config, tmp_path,
 
 
 def test_check_transfer_refuses_non_strict_backbone(
-        tmp_path, tiny_backbone_ckpt):  # noqa: F811
+        tmp_path, tiny_backbone_ckpt):
     """mmpretrain's own VisionTransformer only LOGS a mismatch: refused."""
     cfg = tmp_path / 'plain_vit.py'
     cfg.write_text(
@@ -229,7 +228,7 @@ def _tiny_options(config):
 
 @pytest.mark.parametrize('config,rate', [(CASCADE, 0.8), (UPERNET, 0.9)])
 def test_layer_decay_inside_detector_and_segmentor(config, rate,
-                                                   tiny_backbone_ckpt):  # noqa: F811,E501
+                                                   tiny_backbone_ckpt):
     """The Mugs configs' constructor builds through mmdet's / mmseg's
     registries (default_scope) and scales the ViT's lrs by depth."""
     from mmengine.optim import build_optim_wrapper
@@ -259,7 +258,7 @@ def test_layer_decay_inside_detector_and_segmentor(config, rate,
     assert all(by_name[k]['weight_decay'] == 0. for k in flat)
 
 
-def test_layer_decay_and_strict_backbone_in_mmpose(tiny_backbone_ckpt):  # noqa: F811,E501
+def test_layer_decay_and_strict_backbone_in_mmpose(tiny_backbone_ckpt):
     """The same constructor and strict backbone work in mmpose's scope."""
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope

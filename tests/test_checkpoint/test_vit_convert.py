@@ -7,13 +7,13 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn as nn
-from conftest import tiny_vit_arch
 
 from mmmgc.checkpoint import (ViTKeyError, load_checkpoint_file,
                               mmpretrain_to_timm_vit, timm_to_mmpretrain_vit)
 from mmmgc.models.utils.ema import EMATeacher
+from tests._utils import REPO_ROOT
+from tests._utils.tiny_vit import tiny_vit_arch
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 EMBED, DEPTH, HEADS, PATCH, IMG = 64, 2, 4, 8, 32
 
 

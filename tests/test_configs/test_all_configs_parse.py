@@ -9,7 +9,7 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO_ROOT
+from tests._utils import REPO_ROOT
 
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO_ROOT, 'configs', '**', '*.py'),
@@ -22,8 +22,9 @@ def test_there_are_configs():
 
 
 def _uses_mmmgc(cfg) -> bool:
-    import mmmgc  # noqa: F401
     from mmpretrain.registry import MODELS
+
+    import mmmgc  # noqa: F401
     text = cfg.pretty_text
     return any(f"'{name}'" in text and
                MODELS.get(name).__module__.startswith('mmmgc')

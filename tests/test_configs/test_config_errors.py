@@ -12,13 +12,14 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 
-import scaleout_utils as u
 from mmmgc.utils import (check_crops_cover_a_patch, check_mgc_granularities,
                          check_pretrain_config)
+from tests._utils import REPO_ROOT
+from tests._utils import scaleout as u
 
 
 def _demo(algo: str) -> Config:
-    return Config.fromfile(osp.join(u.REPO, u.DEMOS[algo]))
+    return Config.fromfile(osp.join(REPO_ROOT, u.DEMOS[algo]))
 
 
 def _build(model_cfg):
@@ -78,8 +79,8 @@ def test_train_tool_rejects_a_small_crop_before_building(tmp_path):
     cfg.train_dataloader.dataset.pipeline[0].size = 4
     path = u.dump_cfg(cfg, str(tmp_path / 'bad.py'))
     proc = subprocess.run(
-        [u.PYTHON, osp.join(u.REPO, 'tools/train.py'), path, '--work-dir',
-         str(tmp_path / 'work')], cwd=u.REPO, env=u.run_env(),
+        [u.PYTHON, osp.join(REPO_ROOT, 'tools/train.py'), path, '--work-dir',
+         str(tmp_path / 'work')], cwd=REPO_ROOT, env=u.run_env(),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         timeout=120)
     assert proc.returncode != 0
@@ -96,7 +97,7 @@ def test_train_tool_rejects_a_small_crop_before_building(tmp_path):
     'mgc_vit-small-p16-8h_8xb32-refcode-800e_coco.py',
 ])
 def test_real_data_mgc_configs_skip_bad_images_and_resume_exactly(name):
-    cfg = Config.fromfile(osp.join(u.REPO, 'configs/mgc', name))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mgc', name))
     dataset = cfg.train_dataloader.dataset
     datasets = dataset.get('datasets') or [dataset]
     for d in datasets:

@@ -7,11 +7,9 @@ import os.path as osp
 
 import pytest
 import torch
-from downstream_cfg import load_tiny, tiny_vit_state_dict
-from downstream_fixtures import synthetic_data  # noqa: F401
-from downstream_fixtures import tiny_backbone_ckpt  # noqa: F401
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_cfg import load_tiny, tiny_vit_state_dict
 
 CONFIGS = [
     ('configs/mgc/benchmarks/mmdetection/'
@@ -50,8 +48,8 @@ def test_every_benchmark_config_is_covered():
 @pytest.mark.parametrize('config,data,task', CONFIGS,
                          ids=[osp.basename(c)[:-3] for c, _, _ in CONFIGS])
 def test_config_trains_and_evaluates(config, data, task, tmp_path,
-                                     synthetic_data,  # noqa: F811
-                                     tiny_backbone_ckpt):  # noqa: F811
+                                     synthetic_data,
+                                     tiny_backbone_ckpt):
     from mmengine.config import Config
     from mmengine.runner import Runner
     full = Config.fromfile(osp.join(REPO_ROOT, config))

@@ -19,7 +19,8 @@ import re
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests._utils import REPO_ROOT
+
 MGC = 'configs/mgc/benchmarks/'
 MUGS = 'configs/mugs/benchmarks/'
 
@@ -492,10 +493,10 @@ def _same(actual, expected) -> bool:
 
 def _benchmark_configs():
     return sorted(
-        osp.relpath(p, REPO)
+        osp.relpath(p, REPO_ROOT)
         for algo in ('mgc', 'mugs')
-        for p in glob.glob(osp.join(REPO, 'configs', algo, 'benchmarks', '*',
-                                    '*.py')))
+        for p in glob.glob(osp.join(REPO_ROOT, 'configs', algo, 'benchmarks',
+                                    '*', '*.py')))
 
 
 def test_every_downstream_config_has_a_table():
@@ -509,7 +510,7 @@ def test_every_downstream_config_has_a_table():
                          ids=[osp.basename(c)[:-3] for c in sorted(FIDELITY)])
 def test_config_matches_its_fidelity_table(config):
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     wrong = []
     for path, expected in FIDELITY[config].items():
         actual = resolve(cfg, path)
@@ -529,7 +530,7 @@ def test_config_matches_its_fidelity_table(config):
 def test_readme_has_a_fidelity_table_for_the_config(config):
     """The config's README has a "Fidelity" section that names it, with a
     ``| setting | paper | authors' code | ours |`` table."""
-    readme = osp.join(REPO, osp.dirname(config), 'README.md')
+    readme = osp.join(REPO_ROOT, osp.dirname(config), 'README.md')
     text = open(readme, encoding='utf-8').read()
     assert '## Fidelity' in text, f'{readme}: no "## Fidelity" section'
     section = text[text.index('## Fidelity'):]

@@ -22,7 +22,7 @@ from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 from PIL import Image
 
-from conftest import REPO_ROOT
+from tests._utils import REPO_ROOT
 
 CONFIGS = sorted(
     p for d in ('mgc', 'mugs')

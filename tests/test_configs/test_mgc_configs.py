@@ -15,9 +15,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import DATASETS, MODELS
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests._utils import REPO_ROOT
+
 PRETRAIN_CONFIGS = sorted(
-    p for p in glob.glob(osp.join(REPO, 'configs/mgc/mgc_*.py'))
+    p for p in glob.glob(osp.join(REPO_ROOT, 'configs/mgc/mgc_*.py'))
     if not p.endswith('mgc_demo.py'))
 
 
@@ -85,7 +86,7 @@ def test_config_builds_and_trains(path, tmp_path):
 
 @pytest.mark.slow
 def test_demo_config_lowers_the_loss():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/mgc/mgc_demo.py'))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs/mgc/mgc_demo.py'))
     assert cfg.model.type == 'MGC'
     assert cfg.train_dataloader.dataset.type == 'FashionMNISTScenes'
     ds_cfg = copy.deepcopy(cfg.train_dataloader.dataset)

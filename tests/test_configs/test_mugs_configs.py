@@ -9,9 +9,10 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mugs_fixtures import silence_init_logs
 
-from conftest import REPO_ROOT, tiny_vit_arch
+from tests._utils import REPO_ROOT
+from tests._utils.mugs_fixtures import silence_init_logs
+from tests._utils.tiny_vit import tiny_vit_arch
 
 CONFIGS = sorted(
     glob.glob(osp.join(REPO_ROOT, 'configs', 'mugs', 'mugs_*.py')))
@@ -50,8 +51,7 @@ def test_config_builds_and_runs_one_step(path):
     from mmengine.dataset import default_collate
     from mmengine.logging import MessageHub
     from mmengine.optim import build_optim_wrapper
-    from mmpretrain.registry import (HOOKS, MODELS, PARAM_SCHEDULERS,
-                                     TRANSFORMS)
+    from mmpretrain.registry import HOOKS, MODELS, PARAM_SCHEDULERS, TRANSFORMS
 
     silence_init_logs()
     cfg = _tiny(Config.fromfile(path))

@@ -16,10 +16,11 @@ A config that is new (not stored) fails unless it is listed in
 import os.path as osp
 
 import pytest
-from _utils.resolved_configs import (REPO_ROOT, SNAPSHOT, AddKey, RenameKey,
-                                     RenameValue, ReplaceType, config_paths,
-                                     differences, load_snapshot, resolve,
-                                     translate)
+
+from tests._utils.resolved_configs import (REPO_ROOT, SNAPSHOT, AddKey,
+                                           RenameKey, RenameValue, ReplaceType,
+                                           config_paths, differences,
+                                           load_snapshot, resolve, translate)
 
 # Names changed since the stored resolutions were written, applied in this
 # order to every stored config whose path matches ``configs`` (a glob):

@@ -9,8 +9,7 @@ from mmpretrain.datasets.transforms import PackInputs
 
 from mmmgc.datasets.transforms import MGCTwoViewCrop, to_three_channels
 from mmmgc.datasets.transforms.mgc_two_view_crop import box_iou
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests._utils import REPO_ROOT
 
 
 def coordinate_image(h=120, w=160):
@@ -105,7 +104,7 @@ def test_configured_blur_draws_sigma_per_call(config, monkeypatch):
     from mmengine.config import Config
     from mmpretrain.registry import TRANSFORMS
     from PIL import ImageFilter
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
     blurs = [t for p in (cfg.view1_pipeline, cfg.view2_pipeline) for t in p
              if t['type'] == 'GaussianBlur']
     assert [b['prob'] for b in blurs] == [1.0, 0.1]

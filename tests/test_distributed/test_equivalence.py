@@ -19,9 +19,9 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-import scaleout_utils as u
-
 from mmmgc.checkpoint import load_checkpoint_file
+from tests._utils import REPO_ROOT
+from tests._utils import scaleout as u
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('scaleout_equiv')]
 
@@ -32,7 +32,7 @@ ATOL = 1e-5
 
 def _algo_cfg(algo: str):
     from mmengine.config import Config
-    cfg = Config.fromfile(os.path.join(u.REPO, u.DEMOS[algo]))
+    cfg = Config.fromfile(os.path.join(REPO_ROOT, u.DEMOS[algo]))
     if algo == 'mugs':
         cfg.model.backbone.drop_path_rate = 0.0  # pin the random choices
     # SGD, not the configs' AdamW: some parameters have an exactly zero true

@@ -15,7 +15,8 @@ import time
 import pytest
 import torch
 
-import scaleout_utils as u
+from tests._utils import REPO_ROOT
+from tests._utils import scaleout as u
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('scaleout_launch')]
 
@@ -94,8 +95,8 @@ def test_dist_train_two_nodes_of_one_process(tmp_path):
         log = open(tmp_path / f'node{node_rank}.log', 'w+')
         logs.append(log)
         procs.append(subprocess.Popen(
-            ['bash', osp.join(u.REPO, 'tools/dist_train.sh'), cfg_path, '1',
-             '--work-dir', work_dir], cwd=u.REPO, env=env,
+            ['bash', osp.join(REPO_ROOT, 'tools/dist_train.sh'), cfg_path, '1',
+             '--work-dir', work_dir], cwd=REPO_ROOT, env=env,
             stdout=log, stderr=subprocess.STDOUT, text=True,
             start_new_session=True))
     deadline = time.monotonic() + 300
@@ -134,7 +135,7 @@ def test_slurm_train_with_fake_srun(tmp_path):
         GPUS='2', GPUS_PER_NODE='2', CPUS_PER_TASK='1',
         SRUN_ARGS='--quotatype=auto', MASTER_PORT=str(u.free_port()),
         FAKE_SRUN_LOG=srun_log))
-    u.run(['bash', osp.join(u.REPO, 'tools/slurm_train.sh'), 'cpu-part',
+    u.run(['bash', osp.join(REPO_ROOT, 'tools/slurm_train.sh'), 'cpu-part',
            'mgc-job', cfg_path, '--work-dir', work_dir], env=env)
     with open(srun_log) as f:
         call = json.load(f)
@@ -198,7 +199,7 @@ def test_dist_test_two_processes(tmp_path):
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     out_file = str(tmp_path / 'metrics.json')
     env = u.run_env(dict(PORT=str(u.free_port())))
-    out = u.run(['bash', osp.join(u.REPO, 'tools/dist_test.sh'), cfg_path,
+    out = u.run(['bash', osp.join(REPO_ROOT, 'tools/dist_test.sh'), cfg_path,
                  ckpt, '2', '--work-dir', str(tmp_path / 'work'), '--out',
                  out_file], env=env).stdout
     with open(out_file) as f:

@@ -9,7 +9,7 @@ WEAK = {0: [True, False, True], 1: [False, False, True]}
 
 
 def _crops(rank, step):
-    from mugs_fixtures import random_crops
+    from tests._utils.mugs_fixtures import random_crops
     g = torch.Generator().manual_seed(100 * step + rank)
     return random_crops(batch=3, num_local=1, generator=g)
 
@@ -28,7 +28,7 @@ def _worker(rank, world, port, out):
     import torch.distributed as dist
 
     import mmmgc  # noqa: F401
-    from mugs_fixtures import build_tiny_mugs, silence_init_logs
+    from tests._utils.mugs_fixtures import build_tiny_mugs, silence_init_logs
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                             rank=rank, world_size=world)
@@ -48,7 +48,8 @@ def _worker(rank, world, port, out):
 @pytest.mark.slow
 def test_two_process_gloo_queues_identical_and_global():
     import torch.multiprocessing as mp
-    from mugs_fixtures import build_tiny_mugs, silence_init_logs
+
+    from tests._utils.mugs_fixtures import build_tiny_mugs, silence_init_logs
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]

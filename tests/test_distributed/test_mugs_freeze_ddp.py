@@ -13,7 +13,8 @@ STEPS = 4
 
 def _batch(rank, step):
     from mmpretrain.structures import DataSample
-    from mugs_fixtures import random_crops
+
+    from tests._utils.mugs_fixtures import random_crops
     g = torch.Generator().manual_seed(100 * step + rank)
     crops = [(c * 64 + 128).clamp(0, 255)
              for c in random_crops(batch=3, num_local=1, generator=g)]
@@ -38,10 +39,10 @@ def _worker(rank, world, port, out):
     from mmengine.model import MMDistributedDataParallel
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
-    from mugs_fixtures import build_tiny_mugs, silence_init_logs
 
     import mmmgc  # noqa: F401
     from mmmgc.engine.hooks import MugsFreezeLastLayerHook
+    from tests._utils.mugs_fixtures import build_tiny_mugs, silence_init_logs
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
                             rank=rank, world_size=world)
@@ -78,7 +79,8 @@ def _worker(rank, world, port, out):
 @pytest.mark.slow
 def test_two_process_freeze_under_ddp():
     import torch.multiprocessing as mp
-    from mugs_fixtures import build_tiny_mugs, silence_init_logs
+
+    from tests._utils.mugs_fixtures import build_tiny_mugs, silence_init_logs
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]

@@ -19,9 +19,9 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-import scaleout_utils as u
 from mmmgc.engine import (CPUAutocastOptimWrapper,
                           PerParamClipCPUAutocastOptimWrapper)
+from tests._utils import scaleout as u
 
 pytestmark = pytest.mark.xdist_group('scaleout_inproc')
 

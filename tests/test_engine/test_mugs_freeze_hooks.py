@@ -12,8 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmmgc.engine.hooks import MugsFreezeLastLayerHook
 from mmmgc.models.heads import MugsGroupHead
-
-from mugs_fixtures import silence_init_logs, tiny_mugs_cfg
+from tests._utils.mugs_fixtures import silence_init_logs, tiny_mugs_cfg
 
 ITERS_PER_EPOCH = 3
 

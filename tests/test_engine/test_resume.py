@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-import scaleout_utils as u
 from mmmgc.datasets import (PerSampleSeededDataset, PerSampleSeededSampler,
                             per_sample_seed)
 from mmmgc.engine.hooks import get_rng_state, set_rng_state
+from tests._utils import scaleout as u
 
 pytestmark = pytest.mark.xdist_group('scaleout_resume')
 

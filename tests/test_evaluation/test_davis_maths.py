@@ -3,9 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmmgc.evaluation.davis_metrics import (boundary_f_measure,
-                                            davis_j_and_f, mask_boundary,
-                                            region_similarity,
+from mmmgc.evaluation.davis_metrics import (boundary_f_measure, davis_j_and_f,
+                                            mask_boundary, region_similarity,
                                             sequence_j_and_f)
 from mmmgc.evaluation.label_propagation import (labels_to_one_hot,
                                                 neighbourhood_mask,

@@ -4,13 +4,13 @@ import math
 
 import pytest
 import torch
-from conftest import tiny_vit_arch
 
 from mmmgc.evaluation import (confusion_matrix, dense_linear_probe,
                               extract_patch_features, fit_linear_probe,
                               iou_per_class, linear_probe_top1, mean_iou,
                               patch_label_distribution)
 from mmmgc.evaluation.dense_probe import foreground_iou, upsample_logits
+from tests._utils.tiny_vit import tiny_vit_arch
 
 
 def test_confusion_matrix_and_iou_known_values():

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 import pytest
 import yaml
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from tests._utils import REPO_ROOT
 
 # A few iterations of the demo: 1 epoch of 64 scenes at batch 16.
 SHORT_TRAIN = [
@@ -164,18 +164,19 @@ def mim_shipped_files(root: str) -> List[str]:
 
 
 def test_model_index_has_the_fields_mim_search_shows():
-    metafiles = load_model_index(REPO)
+    metafiles = load_model_index(REPO_ROOT)
     assert sorted(metafiles) == sorted(
-        osp.relpath(p, REPO)
-        for p in glob.glob(osp.join(REPO, 'configs', '*', 'metafile.yml'))), (
-            'model-index.yml must import every configs/*/metafile.yml')
+        osp.relpath(p, REPO_ROOT)
+        for p in glob.glob(
+            osp.join(REPO_ROOT, 'configs', '*', 'metafile.yml'))), (
+                'model-index.yml must import every configs/*/metafile.yml')
     names = []
     for path, meta in metafiles.items():
         collections = {c['Name']: c for c in meta['Collections']}
         for coll in collections.values():
             assert re.match(r'https://arxiv\.org/abs/', coll['Paper']['URL'])
             assert coll['Paper']['Title'], path
-            assert osp.isfile(osp.join(REPO, coll['README'])), (
+            assert osp.isfile(osp.join(REPO_ROOT, coll['README'])), (
                 f'{path}: README {coll["README"]} does not exist')
         for model in meta['Models']:
             name = model['Name']
@@ -184,8 +185,8 @@ def test_model_index_has_the_fields_mim_search_shows():
             coll = collections[model['In Collection']]
             assert model['Paper'] == coll['Paper']['URL'], where
             config = model['Config']
-            assert osp.isfile(osp.join(
-                REPO, config)), (f'{where}: config {config} does not exist')
+            assert osp.isfile(osp.join(REPO_ROOT, config)), (
+                f'{where}: config {config} does not exist')
             assert osp.splitext(osp.basename(config))[0] == name, where
             metadata = model['Metadata']
             assert isinstance(metadata['Epochs'], int), where
@@ -215,11 +216,11 @@ def test_model_index_loads_with_mims_parser():
     model comes through with its config and collection."""
     from modelindex.load_model_index import load
 
-    index = load(osp.join(REPO, 'model-index.yml'))
+    index = load(osp.join(REPO_ROOT, 'model-index.yml'))
     models = {m.name: m for m in index.models}
-    assert sorted(models) == sorted(model_names(REPO))
+    assert sorted(models) == sorted(model_names(REPO_ROOT))
     for model in models.values():
-        assert osp.isfile(osp.join(REPO, model.config)), model.name
+        assert osp.isfile(osp.join(REPO_ROOT, model.config)), model.name
         assert model.in_collection in ('MGC', 'Mugs'), model.name
         assert model.paper.startswith('https://arxiv.org/abs/'), model.name
 
@@ -244,12 +245,12 @@ def wheel_venv(tmp_path_factory) -> Dict[str, str]:
     into a new venv whose site-packages points at the running stack."""
     tmp = str(tmp_path_factory.mktemp('wheel'))
     src = osp.join(tmp, 'src')
-    for rel in source_files(REPO):
+    for rel in source_files(REPO_ROOT):
         if rel.startswith(('tests/', 'docs/')):
             continue
         dst = osp.join(src, rel)
         os.makedirs(osp.dirname(dst), exist_ok=True)
-        shutil.copy2(osp.join(REPO, rel), dst)
+        shutil.copy2(osp.join(REPO_ROOT, rel), dst)
     dist = osp.join(tmp, 'dist')
     run([
         sys.executable, '-m', 'pip', '--disable-pip-version-check', 'wheel',
@@ -288,7 +289,7 @@ def test_wheel_carries_configs_tools_and_model_index(wheel_venv):
     assert 'tools/train.py' in shipped and 'tools/test.py' in shipped
     missing = [f for f in shipped if f'mmmgc/.mim/{f}' not in names]
     assert not missing, f'not in the wheel: {missing}'
-    for meta in load_model_index(REPO).values():
+    for meta in load_model_index(REPO_ROOT).values():
         for model in meta['Models']:
             assert f'mmmgc/.mim/{model["Config"]}' in names, model['Name']
 
@@ -345,7 +346,7 @@ def test_mim_search_train_run_test_from_the_wheel(wheel_venv):
     python, tmp = wheel_venv['python'], wheel_venv['tmp']
     pkg_dir = osp.join(wheel_venv['site'], 'mmmgc')
     out = run([python, '-m', 'mim', 'search', 'mmmgc'], cwd=tmp)
-    check_search(out, model_names(REPO))
+    check_search(out, model_names(REPO_ROOT))
 
     ckpt = check_short_train(python, tmp, pkg_dir)
 

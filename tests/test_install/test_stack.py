@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 import torch
-from conftest import tiny_vit_arch
+
+from tests._utils.tiny_vit import tiny_vit_arch
 
 
 def test_imports_and_versions():

@@ -171,7 +171,7 @@ def test_tiny_mugs_trains_the_same_with_the_fast_pieces(monkeypatch):
     (here ~3e-5, lr 1e-3): they are checked against that bound instead."""
     from mmpretrain.registry import MODELS
 
-    from tests.mugs.mugs_fixtures import silence_init_logs, tiny_mugs_cfg
+    from tests._utils.mugs_fixtures import silence_init_logs, tiny_mugs_cfg
     silence_init_logs()
     cfg = tiny_mugs_cfg()
     cfg['backbone']['drop_path_rate'] = 0.0

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from mmmgc.models.utils import correspondence_targets, overlapping_cells
-
-from mgc_reference import brute_force_targets  # noqa: E402
+from tests._utils.mgc_reference import brute_force_targets
 
 
 def random_geometry(b, img=300, seed=0):

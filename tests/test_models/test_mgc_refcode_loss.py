@@ -25,13 +25,13 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mgc_reference import brute_force_areas  # noqa: E402
+from tests._utils import REPO_ROOT
+from tests._utils.mgc_reference import brute_force_areas
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REFCODE = osp.join(
-    REPO, 'configs/mgc/mgc_vit-small-p16-8h_8xb32-refcode-800e_coco.py')
+    REPO_ROOT, 'configs/mgc/mgc_vit-small-p16-8h_8xb32-refcode-800e_coco.py')
 PAPER = osp.join(
-    REPO, 'configs/mgc/mgc_vit-small-p16_8xb32-coslr-800e_coco.py')
+    REPO_ROOT, 'configs/mgc/mgc_vit-small-p16_8xb32-coslr-800e_coco.py')
 
 # (x, y, w, h) of view 1 and view 2 in original pixels, and the flips; no
 # cell edge of one view coincides with one of the other (an area that is

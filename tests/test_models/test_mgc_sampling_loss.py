@@ -10,8 +10,7 @@ from mmmgc.models.utils import (CellPairs, all_key_cells,
                                 sample_cell_pairs, sample_query_cells,
                                 targets_over_keys)
 from mmmgc.models.utils.mgc_sampling import hashed_uniform
-
-from mgc_reference import brute_force_targets, dense_eq3_loss  # noqa
+from tests._utils.mgc_reference import brute_force_targets, dense_eq3_loss
 
 
 def geometry(b, seed):

@@ -7,9 +7,10 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 from mmpretrain.structures import DataSample
-from mugs_fixtures import build_tiny_mugs, random_crops, silence_init_logs
 
 from mmmgc.models.utils import EMATeacher, FeatureQueue
+from tests._utils.mugs_fixtures import (build_tiny_mugs, random_crops,
+                                        silence_init_logs)
 
 
 @pytest.fixture(autouse=True)
@@ -157,7 +158,8 @@ def test_loss_weights_are_real_multipliers():
     assert lb['loss_group'].item() == 0.0
     with pytest.raises(ValueError, match='loss_weights'):
         from mmpretrain.registry import MODELS
-        from mugs_fixtures import tiny_mugs_cfg
+
+        from tests._utils.mugs_fixtures import tiny_mugs_cfg
         MODELS.build(dict(tiny_mugs_cfg(), loss_weights=dict(local=1.)))
 
 
@@ -177,7 +179,8 @@ def test_loss_weights_are_real_multipliers():
 ])
 def test_old_config_keys_fail_naming_the_new_key(key, value, message):
     from mmpretrain.registry import MODELS
-    from mugs_fixtures import tiny_mugs_cfg
+
+    from tests._utils.mugs_fixtures import tiny_mugs_cfg
     cfg = tiny_mugs_cfg()
     *parents, leaf = key.split('.')
     sub = cfg
@@ -193,7 +196,8 @@ def test_old_config_keys_fail_naming_the_new_key(key, value, message):
 
 def test_pretrained_is_a_pretrained_init_cfg():
     from mmpretrain.registry import MODELS
-    from mugs_fixtures import tiny_mugs_cfg
+
+    from tests._utils.mugs_fixtures import tiny_mugs_cfg
     model = MODELS.build(dict(tiny_mugs_cfg(), pretrained='ckpt.pth'))
     assert model.init_cfg == dict(type='Pretrained', checkpoint='ckpt.pth')
 

@@ -10,7 +10,7 @@ import torch
 from mmpretrain.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from tests.mugs.mugs_fixtures import silence_init_logs, tiny_mugs_cfg
+from tests._utils.mugs_fixtures import silence_init_logs, tiny_mugs_cfg
 
 
 def tiny_mgc_cfg(drop_path_rate: float = 0.0) -> dict:

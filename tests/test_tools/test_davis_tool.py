@@ -8,27 +8,14 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from tests.downstream_b._helpers import (assert_state_from_checkpoint,
-                                         set_tiny_backbone,
-                                         write_vit_checkpoint)
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_data import write_davis
+from tests._utils.transfer import (assert_state_from_checkpoint,
+                                   set_tiny_backbone, write_vit_checkpoint)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG = osp.join(REPO, 'configs/mugs/benchmarks/davis/'
+CFG = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/davis/'
                'davis2017_vit-base-p16_label-propagation.py')
 H, W = 64, 96
-
-
-def write_davis(root, name, frames, masks):
-    img_dir = root / 'JPEGImages' / '480p' / name
-    ann_dir = root / 'Annotations' / '480p' / name
-    img_dir.mkdir(parents=True)
-    ann_dir.mkdir(parents=True)
-    palette = [0, 0, 0, 128, 0, 0, 0, 128, 0] + [0] * (256 * 3 - 9)
-    for t, (f, m) in enumerate(zip(frames, masks)):
-        Image.fromarray(f).save(img_dir / f'{t:05d}.jpg', quality=95)
-        p = Image.fromarray(m, mode='P')
-        p.putpalette(palette)
-        p.save(ann_dir / f'{t:05d}.png')
 
 
 @pytest.mark.slow

@@ -8,9 +8,11 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, tiny_vit_arch
 from mmengine.config import Config
 from PIL import Image
+
+from tests._utils import REPO_ROOT
+from tests._utils.tiny_vit import tiny_vit_arch
 
 
 def _load():

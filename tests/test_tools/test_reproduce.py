@@ -13,16 +13,17 @@ import pytest
 from mmmgc.reproduce import (Chain, Launcher, StepFailed, TableError,
                              format_option, get_table, load_tables,
                              split_row_options, tables_file, write_results)
+from tests._utils import REPO_ROOT
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PY = sys.executable
 
 
 def _chain(method, table, work_dir, launcher='local', **kw):
     opts = {k: kw.pop(k) for k in ('gpus', 'partition') if k in kw}
     out = io.StringIO()
-    chain = Chain(get_table(method, table, REPO), str(work_dir),
-                  Launcher(launcher, python=PY, **opts), REPO, out=out, **kw)
+    chain = Chain(get_table(method, table, REPO_ROOT), str(work_dir),
+                  Launcher(launcher, python=PY, **opts), REPO_ROOT, out=out,
+                  **kw)
     return chain, out
 
 
@@ -36,19 +37,19 @@ def _dry(chain, out):
 def test_tables_load_and_point_at_real_configs():
     seen = 0
     for method in ('mgc', 'mugs'):
-        tables = load_tables(tables_file(method, REPO))
+        tables = load_tables(tables_file(method, REPO_ROOT))
         assert tables
         for t in tables.values():
             assert t.method == method and t.rows
-            assert osp.isfile(osp.join(REPO, t.pretrain)), t.pretrain
+            assert osp.isfile(osp.join(REPO_ROOT, t.pretrain)), t.pretrain
             for r in t.rows:
                 seen += 1
-                assert osp.isfile(osp.join(REPO, r.config)), r.config
+                assert osp.isfile(osp.join(REPO_ROOT, r.config)), r.config
                 assert r.metrics and r.source
                 assert 'benchmarks' in r.config
     assert seen >= 15
     # the papers' numbers (spot checks against the READMEs / the papers)
-    mgc = get_table('mgc', 'coco-800e', REPO)
+    mgc = get_table('mgc', 'coco-800e', REPO_ROOT)
     rows = {r.name: r for r in mgc.rows}
     det = {m.key: m for m in rows['coco-mask-rcnn'].metrics}
     assert det['coco/bbox_mAP'].paper == 42.0
@@ -59,14 +60,18 @@ def test_tables_load_and_point_at_real_configs():
     assert rows['voc-semantic-fpn'].metrics[0].paper == 64.5
     assert rows['ade20k-semantic-fpn'].metrics[0].paper == 37.7
     assert rows['coco-vitpose'].metrics[0].paper == 71.6
-    assert get_table('mgc', 'voc-800e', REPO).rows[0].metrics[0].paper == 54.5
-    mugs = {r.name: r for r in get_table('mugs', 'vit-small-800e', REPO).rows}
+    assert get_table('mgc', 'voc-800e',
+                     REPO_ROOT).rows[0].metrics[0].paper == 54.5
+    mugs = {
+        r.name: r
+        for r in get_table('mugs', 'vit-small-800e', REPO_ROOT).rows
+    }
     assert mugs['knn'].metrics[0].paper == 75.6
     assert mugs['linear'].metrics[0].paper == 78.9
     assert mugs['fine-tune'].metrics[0].paper == 82.6
     assert mugs['ade20k-upernet'].metrics[0].paper == 47.4
     assert mugs['davis'].metrics[0].paper is None  # ViT-S: not reported
-    davis_b = get_table('mugs', 'vit-base-400e', REPO).rows[0]
+    davis_b = get_table('mugs', 'vit-base-400e', REPO_ROOT).rows[0]
     assert davis_b.metrics[0].paper == 63.1
     assert davis_b.checkpoint_key == 'model.init_cfg.checkpoint'
 
@@ -82,9 +87,9 @@ def test_table_errors_name_the_file_and_key(tmp_path):
     with pytest.raises(TableError, match="task must be one of"):
         load_tables(str(bad))
     with pytest.raises(TableError, match='no table'):
-        get_table('mgc', 'coco-900e', REPO)
+        get_table('mgc', 'coco-900e', REPO_ROOT)
     with pytest.raises(TableError, match=r"no row\(s\) \['nope'\]"):
-        get_table('mgc', 'coco-800e', REPO).select(['nope'])
+        get_table('mgc', 'coco-800e', REPO_ROOT).select(['nope'])
 
 
 def test_options_formatting():
@@ -309,19 +314,19 @@ def test_interrupted_training_resumes(tmp_path):
 
 
 def test_cli_dry_run_list_and_errors(tmp_path, capsys):
-    env = dict(os.environ, PYTHONPATH=REPO)
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
     res = subprocess.run(
         [PY, 'tools/reproduce.py', 'mugs', 'vit-small-800e', '--rows',
          'knn', 'linear', '--launcher', 'dist', '--gpus', '2', '--work-dir',
          str(tmp_path / 'w'), '--dry-run'],
-        cwd=REPO, env=env, capture_output=True, text=True)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert 'bash tools/dist_train.sh ' in res.stdout
     assert '# [knn/check]' in res.stdout and 'upernet' not in res.stdout
     # the same main() in this process: errors and --list
     import importlib.util
     spec = importlib.util.spec_from_file_location(
-        'reproduce_cli', osp.join(REPO, 'tools/reproduce.py'))
+        'reproduce_cli', osp.join(REPO_ROOT, 'tools/reproduce.py'))
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
     capsys.readouterr()
@@ -368,7 +373,7 @@ def test_in_process_tool_output_goes_to_the_log(tmp_path):
 
     code, text = run(with_argv, 'a', 'b')
     assert code == 0
-    assert f"cwd {REPO} args ['a', 'b']" in text
+    assert f"cwd {REPO_ROOT} args ['a', 'b']" in text
     assert 'raw fd output' in text
     assert run(with_argv, 'fail')[0] == 1
     code, text = run(no_argv, 'x', 'y')

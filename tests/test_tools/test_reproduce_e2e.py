@@ -18,15 +18,12 @@ import torch
 
 from mmmgc.checkpoint import load_checkpoint_file
 from mmmgc.reproduce import StepFailed, write_results
-from tests.downstream.downstream_cfg import load_tiny
-from tests.downstream.downstream_data import make_ade20k, make_coco
-from tests.downstream_b._helpers import (set_tiny_backbone, shrink_pipeline,
-                                         write_vit_checkpoint)
-from tests.downstream_b.test_davis_tool import write_davis
-from tests.downstream_b.test_pose import write_coco_keypoints
-
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(HERE)
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_cfg import load_tiny
+from tests._utils.downstream_data import (make_ade20k, make_coco,
+                                          write_coco_keypoints, write_davis)
+from tests._utils.transfer import (set_tiny_backbone, shrink_pipeline,
+                                   write_vit_checkpoint)
 
 DEMO = 'configs/mgc/mgc_demo.py'
 PRETRAIN_OPTS = ['train_dataloader.batch_size=4',
@@ -53,20 +50,20 @@ CONFIGS = dict(
 
 def _env():
     return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-                PYTHONPATH=REPO + os.pathsep + os.environ.get(
+                PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get(
                     'PYTHONPATH', ''))
 
 
 def _reproduce(*args):
     return subprocess.run([sys.executable, 'tools/reproduce.py', *args],
-                          cwd=REPO, env=_env(), capture_output=True,
+                          cwd=REPO_ROOT, env=_env(), capture_output=True,
                           text=True)
 
 
 def _chain(tables, work_dir, **kw):
     from mmmgc.reproduce import Chain, Launcher, get_table
-    return Chain(get_table('mgc', 'tiny', REPO, tables), str(work_dir),
-                 Launcher('local'), REPO, out=io.StringIO(), **kw)
+    return Chain(get_table('mgc', 'tiny', REPO_ROOT, tables), str(work_dir),
+                 Launcher('local'), REPO_ROOT, out=io.StringIO(), **kw)
 
 
 def _iter_ckpt_hook(cfg, by_epoch=False):
@@ -76,7 +73,7 @@ def _iter_ckpt_hook(cfg, by_epoch=False):
 
 
 def _det_seg(name, root, out):
-    cfg = load_tiny(osp.join(REPO, CONFIGS[name]), root, None, out,
+    cfg = load_tiny(osp.join(REPO_ROOT, CONFIGS[name]), root, None, out,
                     num_layers=LAYERS, patch_size=PATCH, img_size=IMG)
     cfg.model.backbone.arch.num_heads = HEADS
     _iter_ckpt_hook(cfg, by_epoch=name == 'det')
@@ -88,7 +85,7 @@ def _pose(root):
     in_w, in_h, hm_w, hm_h = 48, 64, 24, 32
     write_coco_keypoints(root, 'train2017', 4, 0)
     val_ann = write_coco_keypoints(root, 'val2017', 2, 1)
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS['pose']))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['pose']))
     set_tiny_backbone(cfg.model.backbone, '', (in_h, in_w))
     cfg.model.backbone.drop_path_rate = 0.0
     if cfg.optim_wrapper.get('paramwise_cfg'):  # the layer-decay recipe
@@ -140,7 +137,7 @@ def _imagenet_like(root, n_cls=4, per_split=4):
 
 def _classification(name, root):
     from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS[name]))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS[name]))
     bb = cfg.model.backbone
     set_tiny_backbone(bb, '', IMG)
     if name == 'linear':
@@ -178,7 +175,7 @@ def _davis(root):
     write_davis(root, 'moving', frames, masks)
     (root / 'ImageSets' / '2017').mkdir(parents=True)
     (root / 'ImageSets' / '2017' / 'val.txt').write_text('moving\n')
-    cfg = Config.fromfile(osp.join(REPO, CONFIGS['davis']))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['davis']))
     set_tiny_backbone(cfg.model, '', IMG)
     cfg.data.update(data_root=str(root), short_side=IMG, size_divisor=16)
     cfg.propagation.radius = 3
@@ -261,7 +258,7 @@ def test_reproduce_chain_end_to_end(tmp_path):
     subprocess.run(
         [sys.executable, 'tools/train.py', DEMO, '--work-dir', str(pre),
          '--cfg-options', *PRETRAIN_OPTS, 'train_cfg.max_epochs=1'],
-        cwd=REPO, env=_env(), check=True, capture_output=True)
+        cwd=REPO_ROOT, env=_env(), check=True, capture_output=True)
     assert (pre / 'epoch_1.pth').exists()
     first = (pre / 'epoch_1.pth').stat().st_mtime_ns
 

@@ -5,7 +5,8 @@ import importlib.util
 import os.path as osp
 
 import pytest
-from conftest import REPO_ROOT
+
+from tests._utils import REPO_ROOT
 
 BENCH_DIR = osp.join(REPO_ROOT, 'tools', 'benchmarks')
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from mmmgc.utils import PeakMemory
-from tests.mgc.mgc_reference import brute_force_targets
+from tests._utils.mgc_reference import brute_force_targets
 
 
 def correspondence_targets(*args):

@@ -8,8 +8,10 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from conftest import REPO_ROOT, tiny_vit_arch
 from PIL import Image
+
+from tests._utils import REPO_ROOT
+from tests._utils.tiny_vit import tiny_vit_arch
 
 VIS = osp.join(REPO_ROOT, 'tools', 'visualization')
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'

@@ -11,13 +11,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from _helpers import (SnapshotBackbone, assert_state_from_checkpoint,
-                      set_tiny_backbone, shrink_pipeline,
-                      write_vit_checkpoint)
+from tests._utils import REPO_ROOT
+from tests._utils.transfer import (SnapshotBackbone,
+                                   assert_state_from_checkpoint,
+                                   set_tiny_backbone, shrink_pipeline,
+                                   write_vit_checkpoint)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MUGS = osp.join(REPO, 'configs/mugs/benchmarks/classification')
-MGC = osp.join(REPO, 'configs/mgc/benchmarks/classification')
+MUGS = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/classification')
+MGC = osp.join(REPO_ROOT, 'configs/mgc/benchmarks/classification')
 IMG = 32
 NUM_CLASSES = 4
 PER_CLASS = 4
@@ -94,6 +95,7 @@ def _tiny(cfg_path, data, tmp_path):
 
 def _train_two_iters(cfg):
     from mmengine.runner import Runner
+
     # 8 or 16 training images at batch 4: stop after 2 iterations
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
                          val_interval=100)

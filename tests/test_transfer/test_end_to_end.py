@@ -9,12 +9,11 @@ import sys
 
 import pytest
 import torch
-from downstream_cfg import load_tiny
-from downstream_fixtures import synthetic_data  # noqa: F401
 
 from mmmgc.checkpoint import load_checkpoint_file
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_cfg import load_tiny
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MGC_DEMO = 'configs/mgc/mgc_demo.py'
 MOCOV3_DEMO = 'configs/mocov3/mocov3_vit-tiny-p8_demo.py'
 MASK_RCNN = ('configs/mgc/benchmarks/mmdetection/'
@@ -35,7 +34,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_pretrain_export_check_finetune(tmp_path,
-                                        synthetic_data):  # noqa: F811
+                                        synthetic_data):
     from mmengine.config import Config
 
     # 1. pretraining: the MGC demo when present, else MoCo v3's; 2 iterations

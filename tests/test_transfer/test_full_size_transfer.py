@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from mmmgc.checkpoint import load_checkpoint_file
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests._utils import REPO_ROOT
 
 PRETRAIN = {
     'mgc': 'configs/mgc/mgc_vit-small-p16_8xb32-coslr-800e_coco.py',
@@ -37,14 +36,14 @@ def downstream_configs(method: str) -> List[str]:
     """Every downstream config of ``method`` that takes a ViT-S/16 file."""
     import glob
     found = sorted(
-        osp.relpath(p, REPO) for p in glob.glob(
-            osp.join(REPO, 'configs', method, 'benchmarks', '*', '*.py')))
+        osp.relpath(p, REPO_ROOT) for p in glob.glob(
+            osp.join(REPO_ROOT, 'configs', method, 'benchmarks', '*', '*.py')))
     return [c for c in found if c not in NOT_CHECKED]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    return subprocess.run([sys.executable, *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True)
 
 
@@ -87,7 +86,7 @@ def exported(request, tmp_path_factory):
 
     import mmmgc  # noqa: F401
     method = request.param
-    cfg = Config.fromfile(osp.join(REPO, PRETRAIN[method]))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, PRETRAIN[method]))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
     backbone = model.backbone

@@ -2,58 +2,23 @@
 real on-disk format (person_keypoints_*.json with 17 points + JPEGs):
 tiny ViT, 2 training iterations, CocoMetric keypoint AP, backbone from the
 checkpoint, mmpose's layer-decay constructor on mmpretrain's ViT."""
-import json
 import os.path as osp
 
 import numpy as np
 import pytest
 
-from tests.downstream_b._helpers import (SnapshotBackbone,
-                                         assert_state_from_checkpoint,
-                                         set_tiny_backbone,
-                                         write_vit_checkpoint)
+from tests._utils import REPO_ROOT
+from tests._utils.downstream_data import write_coco_keypoints
+from tests._utils.transfer import (SnapshotBackbone,
+                                   assert_state_from_checkpoint,
+                                   set_tiny_backbone, write_vit_checkpoint)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-POSE = osp.join(REPO, 'configs/mgc/benchmarks/mmpose')
+POSE = osp.join(REPO_ROOT, 'configs/mgc/benchmarks/mmpose')
 # the authors' released recipe (default) and the paper's appendix recipe
 CONFIGS = ['td-hm_vit-small-p16_8xb64-210e_coco-256x192.py',
            'td-hm_vit-small-p16-ld0.75-dp0.3_8xb64-210e_coco-256x192.py']
 IN_W, IN_H = 48, 64  # tiny input (w, h); patch 8 -> 6 x 8 tokens
 HM_W, HM_H = 24, 32  # two stride-2 deconvs -> 24 x 32 heatmaps
-
-
-def write_coco_keypoints(root, split, num_images, seed):
-    """Images with one person each: box + 17 visible keypoints."""
-    import cv2
-    rng = np.random.default_rng(seed)
-    (root / split).mkdir(parents=True)
-    images, anns = [], []
-    for i in range(num_images):
-        h, w = 96, 80
-        img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
-        name = f'{i:012d}.jpg'
-        cv2.imwrite(str(root / split / name), img)
-        images.append(dict(id=i + 1, file_name=name, height=h, width=w))
-        x0, y0, bw, bh = 10., 8., 48., 72.
-        kpts = []
-        for _ in range(17):
-            kpts += [float(x0 + rng.uniform(2, bw - 2)),
-                     float(y0 + rng.uniform(2, bh - 2)), 2]
-        anns.append(dict(id=i + 1, image_id=i + 1, category_id=1,
-                         bbox=[x0, y0, bw, bh], area=bw * bh, iscrowd=0,
-                         num_keypoints=17, keypoints=kpts))
-    names = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
-             'left_shoulder', 'right_shoulder', 'left_elbow',
-             'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-             'right_hip', 'left_knee', 'right_knee', 'left_ankle',
-             'right_ankle']
-    cats = [dict(id=1, name='person', supercategory='person',
-                 keypoints=names, skeleton=[[16, 14], [14, 12]])]
-    ann_file = root / 'annotations' / f'person_keypoints_{split}.json'
-    ann_file.parent.mkdir(exist_ok=True)
-    ann_file.write_text(json.dumps(dict(images=images, annotations=anns,
-                                        categories=cats)))
-    return str(ann_file)
 
 
 @pytest.mark.slow
