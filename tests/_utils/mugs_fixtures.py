@@ -1,4 +1,5 @@
-"""Tiny Mugs models and batches shared by the tests in tests/mugs."""
+"""Tiny Mugs models and batches shared by the Mugs tests (models, engine,
+distributed)."""
 from typing import List, Optional
 
 import torch

@@ -1,5 +1,6 @@
-"""Shared helpers for the downstream-B smoke tests: a tiny pretrained ViT
-checkpoint, pipeline shrinking and a hook that snapshots the backbone."""
+"""Helpers for the classification, pose and DAVIS transfer tests: a tiny
+pretrained ViT checkpoint, pipeline shrinking and a hook that snapshots
+the backbone."""
 import copy
 
 import torch

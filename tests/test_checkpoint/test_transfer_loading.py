@@ -1,6 +1,6 @@
-"""Loading into downstream models never fails silently (issue 5, items 2
-and 3): the strict backbone, check_transfer, the pyramid neck and the
-layer-decay constructor inside mmdet / mmseg models."""
+"""Loading into downstream models never fails silently: the strict backbone,
+check_transfer, the pyramid neck and the layer-decay constructor inside
+mmdet / mmseg models."""
 import importlib.util
 import os.path as osp
 

@@ -1,4 +1,4 @@
-"""Export and conversion (issue 5, item 1): every path lands in
+"""Export and conversion: every path lands in
 ``mmpretrain.VisionTransformer`` keys and gives the SAME features as the
 source network (to 1e-5); bad inputs stop with the keys named."""
 import importlib.util

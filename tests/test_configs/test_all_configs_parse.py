@@ -1,7 +1,7 @@
 """Every config file in configs/ parses (inheritance from the installed
 libraries included) and names a model or an evaluation. Building each one
 with a tiny backbone is done by the tests of the area that owns it
-(tests/mgc, tests/mugs, tests/downstream*, tests/benchmarks); this test
+(tests/test_configs, tests/test_transfer, tests/test_tools); this test
 catches a config that nobody loads."""
 import glob
 import os.path as osp

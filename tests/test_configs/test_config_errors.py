@@ -1,9 +1,9 @@
-"""Config mistakes fail before training starts, with the key named (issue 6,
-item 4): a Mugs k (neighbours) above the buffer length when the model is
-built; an MGC granularity that does not divide the patch grid of the crops
-and a crop smaller than a patch (MGC and Mugs) in ``tools/train.py`` before
-anything is built, as only the whole config sees both the pipeline and the
-backbone (MGC itself re-checks the grid in its loss)."""
+"""Config mistakes fail before training starts, with the key named: a Mugs k
+(neighbours) above the buffer length when the model is built; an MGC
+granularity that does not divide the patch grid of the crops and a crop
+smaller than a patch (MGC and Mugs) in ``tools/train.py`` before anything is
+built, as only the whole config sees both the pipeline and the backbone (MGC
+itself re-checks the grid in its loss)."""
 import os.path as osp
 import subprocess
 

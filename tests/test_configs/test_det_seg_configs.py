@@ -1,8 +1,7 @@
-"""Every mmdet / mmseg transfer config (issue 5, items 4-5): loaded,
-shrunk to a tiny ViT and synthetic data in the real on-disk formats,
-trained 2 iterations by mmengine's Runner, evaluated with the real metric
-(COCO bbox / segm AP, mIoU), with the backbone proven to come from the
-checkpoint."""
+"""Every mmdet / mmseg transfer config: loaded, shrunk to a tiny ViT and
+synthetic data in the real on-disk formats, trained 2 iterations by
+mmengine's Runner, evaluated with the real metric (COCO bbox / segm AP,
+mIoU), with the backbone proven to come from the checkpoint."""
 import os.path as osp
 
 import pytest

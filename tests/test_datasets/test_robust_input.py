@@ -1,8 +1,7 @@
-"""Bad input never costs a run (issue 6, item 4): every kind of awkward or
-broken image file has a defined outcome, a missing/empty data root fails
-at start naming the path, and a non-finite loss stops the run at the
-iteration it happens, before the step, saving nothing after the last good
-checkpoint."""
+"""Bad input never costs a run: every kind of awkward or broken image file
+has a defined outcome, a missing/empty data root fails at start naming the
+path, and a non-finite loss stops the run at the iteration it happens,
+before the step, saving nothing after the last good checkpoint."""
 import os
 import os.path as osp
 
@@ -19,7 +18,7 @@ from mmmgc.utils import SKIP_LOG_ENV
 
 
 def make_bad_folder(root):
-    """The folder of issue 6: good and awkward images plus broken files.
+    """A folder of good and awkward images plus broken files.
     Returns {filename: expected outcome}."""
     os.makedirs(root, exist_ok=True)
     rng = np.random.default_rng(0)

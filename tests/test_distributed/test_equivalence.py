@@ -1,4 +1,4 @@
-"""2 ranks x batch b == 1 rank x batch 2b (issue 6, item 2), CPU, gloo.
+"""2 ranks x batch b == 1 rank x batch 2b, CPU, gloo.
 
 The same augmented tensors are fed straight to ``train_step`` (the pipeline's
 randomness is out of the picture), the remaining random choices are pinned

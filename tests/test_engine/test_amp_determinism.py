@@ -1,5 +1,5 @@
-"""AMP (issue 6, item 5) and determinism (item 6) for MGC and Mugs, on CPU,
-through ``tools/train.py``'s argument handling and mmengine's Runner.
+"""AMP and determinism for MGC and Mugs, on CPU, through
+``tools/train.py``'s argument handling and mmengine's Runner.
 
 - ``--amp`` selects ``CPUAutocastOptimWrapper`` (MGC) or
   ``PerParamClipCPUAutocastOptimWrapper`` (Mugs), bf16, and trains; its

@@ -1,4 +1,4 @@
-"""Resume (issue 6, item 3): a run interrupted after k iterations and resumed
+"""Resume: a run interrupted after k iterations and resumed
 with ``tools/train.py --resume`` ends bit-exactly where the uninterrupted
 run ends: parameters, EMA teacher, queues/centre (buffers), optimiser,
 schedulers, RNG states, and the augmented batches and losses it saw.

@@ -1,7 +1,6 @@
-"""The OpenMMLab stack really works on CPU (issue 2, item 7): mmcv's
-compiled ops, detection / segmentation / pose models built around an
-``mmpretrain.VisionTransformer``, and an mmengine Runner that trains, saves
-and resumes."""
+"""The OpenMMLab stack really works on CPU: mmcv's compiled ops, detection /
+segmentation / pose models built around an ``mmpretrain.VisionTransformer``,
+and an mmengine Runner that trains, saves and resumes."""
 import importlib
 
 import pytest

@@ -5,7 +5,7 @@ meter sees a known allocation.
 Run as a module, it prints the speed-up table of docs/benchmarks.md
 (batched function against the reference, same boxes):
 
-    python -m tests.benchmarks.test_step_time_extras [--batch 64]
+    python -m tests.test_tools.test_step_time_extras [--batch 64]
         [--iters 20] [--threads 1] [--ref-images N]
 """
 import argparse

@@ -1,6 +1,6 @@
-"""End to end, through the tools a user runs (issue 5, item 6): a demo
-pretraining run -> extract_backbone -> check_transfer -> 2 iterations of
-Mask R-CNN and of Semantic FPN, all as subprocesses."""
+"""End to end, through the tools a user runs: a demo pretraining run ->
+extract_backbone -> check_transfer -> 2 iterations of Mask R-CNN and of
+Semantic FPN, all as subprocesses."""
 import os
 import os.path as osp
 import re

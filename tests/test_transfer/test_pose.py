@@ -33,7 +33,7 @@ def test_vitpose_config_trains_and_evaluates(name, tmp_path):
     sd = write_vit_checkpoint(ckpt, (IN_H, IN_W))
 
     cfg = Config.fromfile(osp.join(POSE, name))
-    # (every setting is checked in tests/downstream/test_fidelity.py)
+    # (every setting is checked in tests/test_configs/test_fidelity.py)
     layer_decay = 'paramwise_cfg' in cfg.optim_wrapper
     assert layer_decay == ('ld0.75' in name)
     assert cfg.model.head.deconv_out_channels == (256, 256)
