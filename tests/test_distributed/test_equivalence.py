@@ -152,12 +152,7 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def test_two_ranks_equal_one_rank_with_twice_the_batch(tmp_path):
-    algos = ['mgc']
-    try:
-        import mmmgc.models.selfsup.mugs  # noqa: F401
-        algos.append('mugs')
-    except ImportError:
-        pass
+    algos = ['mgc', 'mugs']
     jobs = []
     for algo in algos:
         cfg = _algo_cfg(algo)

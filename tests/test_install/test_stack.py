@@ -2,14 +2,33 @@
 segmentation / pose models built around an ``mmpretrain.VisionTransformer``,
 and an mmengine Runner that trains, saves and resumes."""
 import importlib
+import os.path as osp
 
 import pytest
 import torch
 
+from tests._utils import REPO_ROOT
 from tests._utils.tiny_vit import tiny_vit_arch
 
 
+def constraint_pins() -> dict:
+    """``{distribution name (lower case): version}`` of the exact pins in
+    requirements/constraints.txt."""
+    pins = {}
+    path = osp.join(REPO_ROOT, 'requirements', 'constraints.txt')
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            line = line.split('#', 1)[0].strip()
+            if '==' in line:
+                name, version = line.split('==')
+                pins[name.strip().lower()] = version.strip()
+    return pins
+
+
 def test_imports_and_versions():
+    """The installed stack is the pinned one (public versions: a wheel's
+    local label such as ``+cpu`` aside), and every pin of a package that
+    mmmgc checks at import lies in its supported range."""
     import mmcv
     import mmdet
     import mmengine
@@ -17,15 +36,24 @@ def test_imports_and_versions():
     import mmpretrain
     import mmseg
     import torchvision
+    from packaging.version import Version
 
     import mmmgc
-    assert mmcv.__version__ == '2.1.0'
-    assert mmengine.__version__ == '0.10.7'
-    assert mmpretrain.__version__ == '1.2.0'
-    assert mmdet.__version__ == '3.3.0'
-    assert mmseg.__version__ == '1.2.2'
-    assert mmpose.__version__ == '1.3.2'
-    assert torchvision.__version__.startswith('0.28')
+    from mmmgc.utils.version_check import SUPPORTED
+    pins = constraint_pins()
+    installed = {
+        'mmcv': mmcv, 'mmengine': mmengine, 'mmpretrain': mmpretrain,
+        'mmdet': mmdet, 'mmsegmentation': mmseg, 'mmpose': mmpose,
+        'torchvision': torchvision
+    }
+    for dist, module in installed.items():
+        assert dist in pins, f'{dist} is not pinned in constraints.txt'
+        assert Version(module.__version__).public == \
+            Version(pins[dist]).public, \
+            f'{dist}=={module.__version__} installed, {pins[dist]} pinned'
+    for name, (lo, hi) in SUPPORTED.items():
+        assert Version(lo) <= Version(pins[name]) < Version(hi), \
+            f'{name}=={pins[name]} pinned, mmmgc supports >={lo},<{hi}'
     assert isinstance(mmmgc.__version__, str)
     # torchvision's Python transforms work beside the CPU torch wheel.
     from torchvision.transforms import functional as F
