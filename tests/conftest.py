@@ -1,6 +1,9 @@
 """Shared pytest set-up: import mmmgc once (registries, shims), keep torch
-on one thread per worker, and provide tiny-ViT configs."""
+on one thread per worker, start every test from the same seed and registry
+scope, and provide the repository root and session-wide downstream data.
+Helper functions live in :mod:`tests._utils`."""
 import os
+import os.path as osp
 
 import pytest
 import torch
@@ -9,22 +12,12 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 torch.set_num_threads(1)
 
 import mmmgc  # noqa: E402,F401
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def tiny_vit_arch(embed_dims: int = 64, num_layers: int = 2,
-                  num_heads: int = 4) -> dict:
-    """An mmpretrain ViT arch dict for tests (2 layers, 64 wide)."""
-    return dict(
-        embed_dims=embed_dims,
-        num_layers=num_layers,
-        num_heads=num_heads,
-        feedforward_channels=4 * embed_dims)
+from tests._utils import REPO_ROOT  # noqa: E402
 
 
 @pytest.fixture
 def repo_root() -> str:
+    """The checkout's root folder."""
     return REPO_ROOT
 
 
@@ -43,3 +36,26 @@ def _seed_and_scope():
     DefaultScope.get_instance(name, scope_name='mmpretrain')
     MessageHub.get_instance(name)
     yield
+
+
+@pytest.fixture(scope='session')
+def synthetic_data(tmp_path_factory):
+    """Paths of the COCO / Cityscapes / ADE20K / VOC synthetic roots
+    (:func:`tests._utils.downstream_data.make_all`), written once per
+    session."""
+    from tests._utils.downstream_data import make_all
+    return make_all(str(tmp_path_factory.mktemp('downstream_data')))
+
+
+@pytest.fixture(scope='session')
+def tiny_backbone_ckpt(tmp_path_factory):
+    """A backbone file in mmmgc's export format (``backbone.*`` keys of a
+    4-layer, 64-wide, patch-16, 64 px ``mmpretrain.VisionTransformer``),
+    written once per session."""
+    from mmmgc.checkpoint import backbone_checkpoint
+    from tests._utils.downstream_cfg import tiny_vit_state_dict
+    path = osp.join(str(tmp_path_factory.mktemp('ckpt')), 'tiny_vit.pth')
+    torch.save(
+        backbone_checkpoint(tiny_vit_state_dict(),
+                            dict(source_file='tests/conftest.py')), path)
+    return path

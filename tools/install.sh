@@ -109,7 +109,7 @@ patch_torchvision() {
     # register_fake("torchvision::nms"/"qnms") decorators. We guard them with
     # torchvision.extension._has_ops(). Only torchvision's own C ops are lost
     # (mmdet uses mmcv's nms/RoIAlign); mmpretrain needs torchvision's Python
-    # transforms only. tests/test_stack.py checks the import.
+    # transforms only. tests/test_install/test_stack.py checks the import.
     "$PY" - <<'EOF'
 import importlib.util, pathlib, sys
 spec = importlib.util.find_spec('torchvision')

@@ -14,8 +14,8 @@
 #   >= 0.2; crop area (0.2, 1);
 # - weight decay on every parameter; per-parameter gradient clipping at 3.0.
 # With the same cells, features and pairs, the loss equals the public
-# code's formula (tests/mgc/test_refcode_loss.py checks it to 1e-6). What
-# still differs from the public code's loss:
+# code's formula (tests/test_models/test_mgc_refcode_loss.py checks it to
+# 1e-6). What still differs from the public code's loss:
 # - which pairs: the public code picks query cells on a deterministic
 #   stride over the overlap (stride from the crop IoU), keeps the top 10,
 #   10, 2 (query, key) pairs per image by the unnormalised Eq. 9 weight and

@@ -1,7 +1,8 @@
 """Every config under ``configs/`` (``_base_`` folders excepted) resolved by
 ``mmengine.Config.fromfile`` into canonical JSON, and the machinery that
 compares a resolution with the stored one (``tests/data/
-resolved_configs.json``, checked by ``tests/test_configs_resolved.py``).
+resolved_configs.json``, checked by
+``tests/test_configs/test_resolved_configs.py``).
 
 Canonical form: ``cfg.to_dict()`` with tuples as lists; a string holding the
 absolute path of the checkout has that path replaced by ``<repo>``; any
@@ -14,7 +15,7 @@ of a dict and ``[*]`` every element of a list.
 Rewrite the stored file (only after an intended change of resolved
 values, to be named in the commit) from the repository root with::
 
-    PYTHONPATH=tests python -m _utils.resolved_configs
+    python -m tests._utils.resolved_configs
 """
 import copy
 import fnmatch
@@ -25,7 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Sequence, Tuple, Union
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests._utils import REPO_ROOT
+
 SNAPSHOT = osp.join(REPO_ROOT, 'tests', 'data', 'resolved_configs.json')
 REPO_PLACEHOLDER = '<repo>'
 

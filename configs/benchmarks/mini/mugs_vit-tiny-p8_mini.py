@@ -44,7 +44,7 @@ train_pipeline = [
 ]
 
 # --- shared budget: identical in every configs/benchmarks/mini/*.py -------
-# (tests/benchmarks/test_mini_benchmark.py and the benchmark script check
+# (tests/test_tools/test_mini_benchmark.py and the benchmark script check
 # it): tiny ViT 2 x 64, 4 heads, patch 8, 64 px; 2048 unlabeled
 # Fashion-MNIST scenes (seed 0); batch 64; 15 epochs = 480 iterations; data
 # loading in the main process; one colour augmentation strength (above).

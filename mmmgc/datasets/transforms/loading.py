@@ -9,7 +9,7 @@ Skipped files are appended to the file named by ``$MMMGC_SKIP_LOG`` (set by
 :class:`~mmmgc.engine.hooks.BadImageReportHook`), so that the count survives
 dataloader worker processes and is reported at the end of each epoch.
 
-What happens to each kind of input (tests/test_robust_input.py):
+What happens to each kind of input (tests/test_datasets/test_robust_input.py):
 
 ===============================  ==========================================
 input                            outcome
