@@ -36,60 +36,101 @@ def parse_args(argv=None):
         description='Reproduce a paper table: pretrain, export, check, '
         'every downstream run, results table')
     p.add_argument('method', help='mgc, mugs, ... (configs/METHOD/)')
-    p.add_argument('table', nargs='?', default=None,
-                   help='table name in configs/METHOD/benchmarks/tables.yml')
-    p.add_argument('--tables', default=None,
-                   help='another tables file (default: the method\'s)')
-    p.add_argument('--rows', nargs='+', default=None,
-                   help='run only these rows of the table')
-    p.add_argument('--configs', nargs='+', default=None,
-                   help='explicit downstream configs instead of a table')
-    p.add_argument('--list', action='store_true',
-                   help='list the tables and rows and exit')
+    p.add_argument(
+        'table',
+        nargs='?',
+        default=None,
+        help='table name in configs/METHOD/benchmarks/tables.yml')
+    p.add_argument(
+        '--tables',
+        default=None,
+        help='another tables file (default: the method\'s)')
+    p.add_argument(
+        '--rows',
+        nargs='+',
+        default=None,
+        help='run only these rows of the table')
+    p.add_argument(
+        '--configs',
+        nargs='+',
+        default=None,
+        help='explicit downstream configs instead of a table')
+    p.add_argument(
+        '--list',
+        action='store_true',
+        help='list the tables and rows and exit')
     src = p.add_mutually_exclusive_group()
-    src.add_argument('--checkpoint', default=None,
-                     help='pretrained checkpoint: skip the pretraining')
-    src.add_argument('--pretrain-config', default=None,
-                     help='pretraining config (default: the table\'s)')
-    p.add_argument('--format', default='train',
-                   choices=['train', 'backbone', 'mgc', 'mugs', 'timm'],
-                   help='of --checkpoint: train (an mmengine training '
-                   'checkpoint: extract_backbone.py), backbone (already '
-                   'exported), mgc / mugs / timm (authors\' releases: '
-                   'convert_official.py)')
-    p.add_argument('--branch', default=None,
-                   help='convert_official.py --branch')
-    p.add_argument('--export-source', choices=['online', 'momentum'],
-                   default=None,
-                   help='extract_backbone.py --source (default: the '
-                   'table\'s)')
-    p.add_argument('--work-dir', default=None,
-                   help='default: work_dirs/reproduce/METHOD_TABLE')
-    p.add_argument('--launcher', choices=['local', 'dist', 'slurm'],
-                   default='local')
-    p.add_argument('--gpus', type=int, default=None,
-                   help='GPUs of every training / test (dist, slurm); '
-                   'default: each step\'s from the table (the paper\'s)')
+    src.add_argument(
+        '--checkpoint',
+        default=None,
+        help='pretrained checkpoint: skip the pretraining')
+    src.add_argument(
+        '--pretrain-config',
+        default=None,
+        help='pretraining config (default: the table\'s)')
+    p.add_argument(
+        '--format',
+        default='train',
+        choices=['train', 'backbone', 'mgc', 'mugs', 'timm'],
+        help='of --checkpoint: train (an mmengine training '
+        'checkpoint: extract_backbone.py), backbone (already '
+        'exported), mgc / mugs / timm (authors\' releases: '
+        'convert_official.py)')
+    p.add_argument(
+        '--branch', default=None, help='convert_official.py --branch')
+    p.add_argument(
+        '--export-source',
+        choices=['online', 'momentum'],
+        default=None,
+        help='extract_backbone.py --source (default: the '
+        'table\'s)')
+    p.add_argument(
+        '--work-dir',
+        default=None,
+        help='default: work_dirs/reproduce/METHOD_TABLE')
+    p.add_argument(
+        '--launcher', choices=['local', 'dist', 'slurm'], default='local')
+    p.add_argument(
+        '--gpus',
+        type=int,
+        default=None,
+        help='GPUs of every training / test (dist, slurm); '
+        'default: each step\'s from the table (the paper\'s)')
     p.add_argument('--gpus-per-node', type=int, default=8)
     p.add_argument('--partition', default=None, help='SLURM partition')
-    p.add_argument('--job-prefix', default='reproduce',
-                   help='SLURM job-name prefix')
-    p.add_argument('--pretrain-options', nargs='+', default=[],
-                   metavar='KEY=VALUE',
-                   help='--cfg-options of the pretraining')
-    p.add_argument('--cfg-options', nargs='+', default=[],
-                   metavar='KEY=VALUE',
-                   help='--cfg-options of every downstream step')
-    p.add_argument('--row-options', nargs='+', action='append',
-                   metavar='ROW KEY=VALUE',
-                   help='--cfg-options of one row\'s steps (repeatable)')
-    p.add_argument('--train-args', default='',
-                   help='extra tools/train.py arguments, e.g. '
-                   '"--amp --auto-scale-lr"')
-    p.add_argument('--dry-run', action='store_true',
-                   help='print every command, run nothing')
-    p.add_argument('--collect', action='store_true',
-                   help='only write results.md / results.json')
+    p.add_argument(
+        '--job-prefix', default='reproduce', help='SLURM job-name prefix')
+    p.add_argument(
+        '--pretrain-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='--cfg-options of the pretraining')
+    p.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='--cfg-options of every downstream step')
+    p.add_argument(
+        '--row-options',
+        nargs='+',
+        action='append',
+        metavar='ROW KEY=VALUE',
+        help='--cfg-options of one row\'s steps (repeatable)')
+    p.add_argument(
+        '--train-args',
+        default='',
+        help='extra tools/train.py arguments, e.g. '
+        '"--amp --auto-scale-lr"')
+    p.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='print every command, run nothing')
+    p.add_argument(
+        '--collect',
+        action='store_true',
+        help='only write results.md / results.json')
     return p.parse_args(argv)
 
 
@@ -120,24 +161,31 @@ def main(argv=None) -> int:
             if args.table:
                 raise TableError('give a table or --configs, not both')
             table = table_from_configs(
-                args.method, args.configs,
+                args.method,
+                args.configs,
                 export_source=args.export_source or 'online')
         elif args.table:
-            table = get_table(args.method, args.table, REPO_ROOT,
-                              args.tables)
+            table = get_table(args.method, args.table, REPO_ROOT, args.tables)
         else:
             raise TableError('give a table name (see --list) or --configs')
         table = table.select(args.rows)
-        launcher = Launcher(args.launcher, gpus=args.gpus,
-                            partition=args.partition,
-                            gpus_per_node=args.gpus_per_node,
-                            job_prefix=args.job_prefix)
-        work_dir = args.work_dir or osp.join(
-            'work_dirs', 'reproduce', f'{args.method}_{table.name}')
+        launcher = Launcher(
+            args.launcher,
+            gpus=args.gpus,
+            partition=args.partition,
+            gpus_per_node=args.gpus_per_node,
+            job_prefix=args.job_prefix)
+        work_dir = args.work_dir or osp.join('work_dirs', 'reproduce',
+                                             f'{args.method}_{table.name}')
         chain = Chain(
-            table, work_dir, launcher, REPO_ROOT,
-            checkpoint=args.checkpoint, checkpoint_format=args.format,
-            branch=args.branch, pretrain_config=args.pretrain_config,
+            table,
+            work_dir,
+            launcher,
+            REPO_ROOT,
+            checkpoint=args.checkpoint,
+            checkpoint_format=args.format,
+            branch=args.branch,
+            pretrain_config=args.pretrain_config,
             pretrain_options=args.pretrain_options,
             cfg_options=args.cfg_options,
             row_options=split_row_options(args.row_options),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# README command (2): install whatever is missing, then lint and run the
-# whole test suite (slow end-to-end tests included; they are marked `slow`
-# so `-m "not slow"` can skip them locally).
+# README command (2): install whatever is missing, then lint (flake8, isort,
+# yapf) and run the whole test suite (slow end-to-end tests included; they
+# are marked `slow` so `-m "not slow"` can skip them locally).
 #   bash tools/run_tests.sh [extra pytest args]
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,8 +15,16 @@ echo "[run_tests] install step: $((SECONDS - t0)) s"
 WORKERS="${PYTEST_WORKERS:-$(nproc --all)}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PYTHONWARNINGS="${PYTHONWARNINGS:-ignore::DeprecationWarning}"
-"$VENV/bin/python" -m flake8 mmmgc tools tests configs
-echo "[run_tests] flake8 clean"
+# Lint and formatting (settings in setup.cfg): flake8, isort, yapf.
+LINT_PATHS=(mmmgc tools tests configs setup.py)
+"$VENV/bin/python" -m flake8 "${LINT_PATHS[@]}"
+"$VENV/bin/python" -m isort --check-only --diff "${LINT_PATHS[@]}"
+if ! "$VENV/bin/python" -m yapf --diff --recursive "${LINT_PATHS[@]}"; then
+    echo "[run_tests] yapf would reformat the files above:" \
+         "python -m yapf -i --recursive ${LINT_PATHS[*]}" >&2
+    exit 1
+fi
+echo "[run_tests] flake8, isort and yapf clean"
 set +e
 "$VENV/bin/python" -m pytest -n "$WORKERS" --dist loadgroup tests "$@"
 rc=$?

@@ -19,9 +19,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='FashionMNISTScenes',
-        num_samples=2048,
-        img_size=img_size,
+        type='FashionMNISTScenes', num_samples=2048, img_size=img_size,
         seed=0))
 
 data_preprocessor = dict(
@@ -47,11 +45,10 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'pos_embed': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.)
-        }))
+    paramwise_cfg=dict(custom_keys={
+        'pos_embed': dict(decay_mult=0.),
+        'cls_token': dict(decay_mult=0.)
+    }))
 param_scheduler = [
     dict(
         type='LinearLR',

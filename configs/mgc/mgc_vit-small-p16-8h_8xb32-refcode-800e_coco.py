@@ -61,27 +61,24 @@ model = dict(
         per_direction_bn=True,
         loss=dict(type='MGCSoftTargetLoss', mode='hard')))
 train_dataloader = dict(
-    dataset=dict(
-        pipeline=[
-            dict(type='RobustLoadImage'),
-            dict(
-                type='MGCTwoViewCrop',
-                size=224,
-                scale=(0.2, 1.0),
-                ratio=(3. / 4., 4. / 3.),
-                flip_prob=0.5,
-                min_overlap=0.2,
-                interpolation='bilinear',
-                backend='pillow',
-                view_pipelines=[
-                    {{_base_.view1_pipeline}}, {{_base_.view2_pipeline}}
-                ]),
-            dict(
-                type='PackInputs',
-                algorithm_keys=['view_boxes', 'view_flips'])
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='RobustLoadImage'),
+        dict(
+            type='MGCTwoViewCrop',
+            size=224,
+            scale=(0.2, 1.0),
+            ratio=(3. / 4., 4. / 3.),
+            flip_prob=0.5,
+            min_overlap=0.2,
+            interpolation='bilinear',
+            backend='pillow',
+            view_pipelines=[{{_base_.view1_pipeline}},
+                            {{_base_.view2_pipeline}}]),
+        dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips'])
+    ]))
 optim_wrapper = dict(
     _delete_=True,
     type='PerParamClipOptimWrapper',
     max_norm=3.0,
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05))
+    optimizer=dict(
+        type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05))

@@ -66,10 +66,9 @@ model = dict(
         temperature=0.2))
 
 optim_wrapper = dict(
-    paramwise_cfg=dict(
-        custom_keys={
-            'ln': dict(decay_mult=0.0),
-            'bias': dict(decay_mult=0.0)
-        }))
+    paramwise_cfg=dict(custom_keys={
+        'ln': dict(decay_mult=0.0),
+        'bias': dict(decay_mult=0.0)
+    }))
 
 custom_hooks = [dict(type='NonFiniteLossHook')]

@@ -154,8 +154,11 @@ param_scheduler = [
 train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
     # constant 0.04, as the paper's shortest (ViT-S 100 epochs) schedule
-    dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.04,
-         warmup_epochs=0),
+    dict(
+        type='MugsTeacherTempHook',
+        warmup_temp=0.04,
+        temp=0.04,
+        warmup_epochs=0),
     dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
 ]
 

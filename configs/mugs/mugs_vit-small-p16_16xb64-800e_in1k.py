@@ -17,7 +17,10 @@ auto_scale_lr = dict(base_batch_size=1024)
 # hooks (stop at a NaN/inf loss before the step; count skipped images; RNG
 # states in checkpoints for an exact --resume)
 custom_hooks = [
-    dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.07,
-         warmup_epochs=30),
+    dict(
+        type='MugsTeacherTempHook',
+        warmup_temp=0.04,
+        temp=0.07,
+        warmup_epochs=30),
     dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
 ] + _base_.custom_hooks

@@ -50,15 +50,24 @@ REPO = _configs_root()
 
 MOCOV3_DEMO = 'configs/mocov3/mocov3_vit-tiny-p8_demo.py'
 SCALES = {
-    'demo': dict(mgc='configs/mgc/mgc_demo.py',
-                 mugs='configs/mugs/mugs_demo.py',
-                 num_local=10, batch=None),
-    'tiny': dict(mgc='configs/mgc/mgc_demo.py',
-                 mugs='configs/mugs/mugs_demo.py',
-                 num_local=2, batch=2),
-    'vits': dict(mgc='configs/mgc/mgc_vit-small-p16_8xb32-coslr-200e_in1k.py',
-                 mugs='configs/mugs/mugs_vit-small-p16_16xb64-300e_in1k.py',
-                 num_local=10, batch=4),
+    'demo':
+    dict(
+        mgc='configs/mgc/mgc_demo.py',
+        mugs='configs/mugs/mugs_demo.py',
+        num_local=10,
+        batch=None),
+    'tiny':
+    dict(
+        mgc='configs/mgc/mgc_demo.py',
+        mugs='configs/mugs/mugs_demo.py',
+        num_local=2,
+        batch=2),
+    'vits':
+    dict(
+        mgc='configs/mgc/mgc_vit-small-p16_8xb32-coslr-200e_in1k.py',
+        mugs='configs/mugs/mugs_vit-small-p16_16xb64-300e_in1k.py',
+        num_local=10,
+        batch=4),
 }
 #: ``--optimizer``: how AdamW runs, set alike for the method and MoCo v3.
 OPTIMIZER_IMPLS = ('config', 'loop', 'foreach', 'fused')
@@ -87,8 +96,8 @@ def mocov3_multicrop_loss(model, inputs, num_global: int = 2) -> dict:
     with torch.no_grad():
         model.momentum_encoder.update_parameters(
             nn.Sequential(model.backbone, model.neck))
-        keys = model.momentum_encoder(torch.cat(
-            list(inputs[:num_global])))[0].chunk(num_global)
+        keys = model.momentum_encoder(torch.cat(list(
+            inputs[:num_global])))[0].chunk(num_global)
     losses = [
         model.head.loss(q, keys[t]) for t in range(num_global)
         for s, q in enumerate(queries) if s != t
@@ -109,11 +118,13 @@ def setup_mm() -> None:
 def _fashion_dataset(cfg_dataset, img_size: int, num: int):
     """``FashionMNISTScenes`` of ``img_size`` px through the crop pipeline
     of a config dataset (its image-loading transforms dropped)."""
-    pipeline = [
-        t for t in cfg_dataset['pipeline'] if 'Load' not in t['type']
-    ]
-    return dict(type='FashionMNISTScenes', num_samples=max(num, 1),
-                img_size=img_size, seed=0, pipeline=pipeline)
+    pipeline = [t for t in cfg_dataset['pipeline'] if 'Load' not in t['type']]
+    return dict(
+        type='FashionMNISTScenes',
+        num_samples=max(num, 1),
+        img_size=img_size,
+        seed=0,
+        pipeline=pipeline)
 
 
 def _mocov3_cfg(method_cfg, scale: str):
@@ -127,10 +138,9 @@ def _mocov3_cfg(method_cfg, scale: str):
     bb.pop('out_indices', None)
     dim = 384
     cfg.model.backbone = bb
-    cfg.model.neck.update(in_channels=dim, hid_channels=4096,
-                          out_channels=256)
-    cfg.model.head.predictor.update(in_channels=256, hid_channels=4096,
-                                    out_channels=256)
+    cfg.model.neck.update(in_channels=dim, hid_channels=4096, out_channels=256)
+    cfg.model.head.predictor.update(
+        in_channels=256, hid_channels=4096, out_channels=256)
     return cfg
 
 
@@ -208,9 +218,13 @@ class Bench:
         num_crops (int): Crops per image that the step's forward sees.
     """
 
-    def __init__(self, name: str, scale: str = 'demo',
-                 batch_size: Optional[int] = None, device: str = 'cpu',
-                 optimizer: str = 'config', amp: bool = False,
+    def __init__(self,
+                 name: str,
+                 scale: str = 'demo',
+                 batch_size: Optional[int] = None,
+                 device: str = 'cpu',
+                 optimizer: str = 'config',
+                 amp: bool = False,
                  config: Optional[str] = None,
                  aggregator_depth: Optional[int] = None,
                  fill_buffers: bool = True,
@@ -230,10 +244,11 @@ class Bench:
         bs = batch_size or spec['batch'] or cfg.train_dataloader.batch_size
         ds_cfg = cfg.train_dataloader.dataset
         if name == 'mugs':
-            crop = [t for t in ds_cfg.pipeline
-                    if t['type'] == 'MugsMultiCrop'][0]
-            crop['num_local_crops'] = (spec['num_local'] if num_local is None
-                                       else num_local)
+            crop = [
+                t for t in ds_cfg.pipeline if t['type'] == 'MugsMultiCrop'
+            ][0]
+            crop['num_local_crops'] = (
+                spec['num_local'] if num_local is None else num_local)
             if aggregator_depth is not None:
                 cfg.model.neck.num_layers = aggregator_depth
             if queue_length is not None:
@@ -254,8 +269,8 @@ class Bench:
         torch.manual_seed(0)
         method, method_ow, batch = _build(cfg, ds_cfg, bs, self.device, amp)
         moco_ds = None if name == 'mugs' else ds_cfg
-        moco, moco_ow, moco_batch = _build(moco_cfg, moco_ds, bs,
-                                           self.device, amp)
+        moco, moco_ow, moco_batch = _build(moco_cfg, moco_ds, bs, self.device,
+                                           amp)
         if moco_batch is None:
             moco_batch = batch
         if fill_buffers:
@@ -271,8 +286,7 @@ class Bench:
 
             def moco_step():
                 with moco_ow.optim_context(moco):
-                    data = moco.data_preprocessor(copy.copy(moco_batch),
-                                                  True)
+                    data = moco.data_preprocessor(copy.copy(moco_batch), True)
                     losses = mocov3_multicrop_loss(moco, data['inputs'])
                 loss, _ = moco.parse_losses(losses)
                 moco_ow.update_params(loss)
@@ -390,8 +404,8 @@ def fixed_cost_breakdown(bench: Bench, which: str, iters: int,
             'neighbours')
     out = {k: statistics.median(r.get(k, 0.0) for r in rows) for k in keys}
     out['total'] = statistics.median(r['total'] for r in rows)
-    out['fixed'] = sum(out[k] for k in ('ema', 'optimizer', 'zero_grad',
-                                        'queues'))
+    out['fixed'] = sum(out[k]
+                       for k in ('ema', 'optimizer', 'zero_grad', 'queues'))
     out['forward'] = out['total'] - out['fixed'] - out['backward']
     return out
 

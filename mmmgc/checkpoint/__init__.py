@@ -40,8 +40,8 @@ __all__ = [
     'load_checkpoint_strict', 'read_checkpoint', 'read_state_dict',
     'TIMM_HEAD_PREFIXES', 'ViTKeyError', 'backbone_checkpoint',
     'check_vit_complete', 'mmpretrain_to_timm_vit', 'strip_prefix',
-    'timm_to_mmpretrain_vit', 'vit_depth', 'vit_summary',
-    'MGC_KEY_RENAMES', 'rename_key', 'rename_state_dict_keys'
+    'timm_to_mmpretrain_vit', 'vit_depth', 'vit_summary', 'MGC_KEY_RENAMES',
+    'rename_key', 'rename_state_dict_keys'
 ]
 
 

@@ -54,8 +54,10 @@ def _literal(node: ast.AST) -> Any:
     ``ValueError`` (nothing is executed)."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
             and node.func.id == 'dict' and not node.args:
-        return {kw.arg: _literal(kw.value) for kw in node.keywords
-                if kw.arg is not None}
+        return {
+            kw.arg: _literal(kw.value)
+            for kw in node.keywords if kw.arg is not None
+        }
     return ast.literal_eval(node)
 
 

@@ -11,8 +11,8 @@ __all__ = ['MGC_KEY_RENAMES', 'rename_key', 'rename_state_dict_keys']
 
 #: MGC's EMA teacher was the attribute ``momentum_encoder``; it is
 #: ``teacher``, as in Mugs.
-MGC_KEY_RENAMES: Tuple[Tuple[str, str], ...] = (('momentum_encoder.',
-                                                 'teacher.'), )
+MGC_KEY_RENAMES: Tuple[Tuple[str, str],
+                       ...] = (('momentum_encoder.', 'teacher.'), )
 
 
 def rename_key(key: str,

@@ -27,11 +27,12 @@ TRAINING_STATE_KEYS = ('optimizer', 'param_schedulers', 'message_hub',
 TEACHER_PREFIXES = ('momentum_encoder.', 'teacher.')
 
 
-def strip_checkpoint(ckpt: Dict[str, Any],
-                     strip_optimizer: bool = True,
-                     strip_teacher: bool = False,
-                     teacher_prefixes: Sequence[str] = TEACHER_PREFIXES
-                     ) -> Tuple[Dict[str, Any], List[str]]:
+def strip_checkpoint(
+    ckpt: Dict[str, Any],
+    strip_optimizer: bool = True,
+    strip_teacher: bool = False,
+    teacher_prefixes: Sequence[str] = TEACHER_PREFIXES
+) -> Tuple[Dict[str, Any], List[str]]:
     """Remove training state from a checkpoint dict (a new dict).
 
     Args:
@@ -79,10 +80,9 @@ def strip_checkpoint(ckpt: Dict[str, Any],
             else:
                 counts[p] += 1
         if not any(counts.values()) and 'ema_state_dict' not in removed:
-            raise ValueError(
-                f'--strip-teacher: no state_dict key starts with '
-                f'{list(teacher_prefixes)} (keys look like '
-                f'{sorted(sd)[:5]}); give --teacher-prefix')
+            raise ValueError(f'--strip-teacher: no state_dict key starts with '
+                             f'{list(teacher_prefixes)} (keys look like '
+                             f'{sorted(sd)[:5]}); give --teacher-prefix')
         out['state_dict'] = kept
         removed += [f'{p}* ({n} keys)' for p, n in counts.items() if n]
     return out, removed

@@ -77,9 +77,8 @@ def _numpy_globals() -> List[Tuple[Any, str]]:
     # numpy.dtypes.<X>DType. mmmgc checkpoints use UInt32DType (numpy RNG
     # state), Float64DType and Int64DType (HistoryBuffer, message-hub
     # scalars); the other numeric ones are allowed too
-    for name in ('bool_', 'int8', 'int16', 'int32', 'int64', 'uint8',
-                 'uint16', 'uint32', 'uint64', 'float16', 'float32',
-                 'float64'):
+    for name in ('bool_', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
+                 'uint32', 'uint64', 'float16', 'float32', 'float64'):
         cls = type(np.dtype(getattr(np, name)))
         if cls is not np.dtype:
             out.append((cls, f'{cls.__module__}.{cls.__name__}'))
@@ -93,9 +92,9 @@ def _history_buffer_method(owner: Any, name: str) -> Any:
     ``mean``, ...) as ``getattr(HistoryBuffer, name)``. Any other
     ``getattr`` in a file is refused."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    if owner is HistoryBuffer and isinstance(name, str) and (
-            name in ('min', 'max', 'current', 'mean')
-            or name in HistoryBuffer._statistics_methods):
+    if owner is HistoryBuffer and isinstance(
+            name, str) and (name in ('min', 'max', 'current', 'mean')
+                            or name in HistoryBuffer._statistics_methods):
         return getattr(HistoryBuffer, name)
     raise UntrustedCheckpointError(
         f'the pickle calls getattr({getattr(owner, "__name__", owner)!r}, '
@@ -137,8 +136,8 @@ def set_trust_checkpoints(enabled: bool = True) -> None:
 def trust_checkpoints() -> bool:
     """Whether checkpoints are trusted: :func:`set_trust_checkpoints` or
     ``MMMGC_TRUST_CHECKPOINT`` set to ``1``, ``true`` or ``yes``."""
-    return _TRUST_FLAG or os.environ.get(TRUST_ENV, '').strip().lower() in (
-        '1', 'true', 'yes')
+    return _TRUST_FLAG or os.environ.get(
+        TRUST_ENV, '').strip().lower() in ('1', 'true', 'yes')
 
 
 def sha256_file(path: str, chunk: int = 1 << 20) -> str:
@@ -210,8 +209,8 @@ def _load_pickle(path: str, map_location) -> Any:
         raise _refusal(path, unsafe)
     with torch.serialization.safe_globals(allowed_globals()):
         try:
-            return torch.load(path, map_location=map_location,
-                              weights_only=True)
+            return torch.load(
+                path, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as err:
             names = re.findall(r'GLOBAL ([\w.]+)', str(err))
             if names:
@@ -253,8 +252,7 @@ def load_checkpoint_file(filename: str,
         from .safetensors_io import load_safetensors
         return load_safetensors(path, map_location)
     if trust if trust is not None else trust_checkpoints():
-        return torch.load(path, map_location=map_location,
-                          weights_only=False)
+        return torch.load(path, map_location=map_location, weights_only=False)
     return _load_pickle(path, map_location)
 
 
@@ -262,7 +260,9 @@ def _mmengine_local(filename: str, map_location=None) -> Dict:
     return load_checkpoint_file(filename, map_location)
 
 
-def _mmengine_http(filename: str, map_location=None, model_dir=None,
+def _mmengine_http(filename: str,
+                   map_location=None,
+                   model_dir=None,
                    progress: bool = False) -> Dict:
     """Download (once, into torch's hub cache, verifying a hash suffix of
     the URL's file name as ``torch.hub`` does) and load safely."""
@@ -275,8 +275,8 @@ def _mmengine_http(filename: str, map_location=None, model_dir=None,
     cached = osp.join(model_dir, osp.basename(urlparse(filename).path))
     rank, world = get_dist_info()
     if rank == 0 and not osp.exists(cached):
-        download_url_to_file(filename, cached, hash_suffix(cached),
-                             progress=progress)
+        download_url_to_file(
+            filename, cached, hash_suffix(cached), progress=progress)
     if world > 1:
         torch.distributed.barrier()
     return load_checkpoint_file(cached, map_location)
@@ -296,8 +296,8 @@ def register_mmengine_loader() -> None:
     if _REGISTERED:
         return
     from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', force=True)(
-        _mmengine_local)
+    CheckpointLoader.register_scheme(prefixes='', force=True)(_mmengine_local)
     CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), force=True)(_mmengine_http)
+        prefixes=('http://', 'https://'), force=True)(
+            _mmengine_http)
     _REGISTERED = True

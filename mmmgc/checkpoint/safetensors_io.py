@@ -16,8 +16,7 @@ import torch
 
 __all__ = [
     'SAFETENSORS_SUFFIX', 'is_safetensors', 'save_safetensors',
-    'load_safetensors', 'read_safetensors_meta', 'encode_meta',
-    'decode_meta'
+    'load_safetensors', 'read_safetensors_meta', 'encode_meta', 'decode_meta'
 ]
 
 SAFETENSORS_SUFFIX = '.safetensors'
@@ -52,8 +51,10 @@ def decode_meta(metadata: Optional[Dict[str, str]]) -> Dict[str, Any]:
     metadata = dict(metadata or {})
     json_keys = json.loads(metadata.pop(_JSON_KEYS, '[]'))
     metadata.pop('format', None)
-    return {k: json.loads(v) if k in json_keys else v
-            for k, v in metadata.items()}
+    return {
+        k: json.loads(v) if k in json_keys else v
+        for k, v in metadata.items()
+    }
 
 
 def save_safetensors(checkpoint: Dict[str, Any], path: str) -> str:
@@ -68,8 +69,10 @@ def save_safetensors(checkpoint: Dict[str, Any], path: str) -> str:
     if bad:
         raise ValueError(f'{path}: safetensors stores tensors only; '
                          f'not tensors: {bad[:8]}')
-    tensors = {k: v.detach().cpu().contiguous().clone()
-               for k, v in state_dict.items()}
+    tensors = {
+        k: v.detach().cpu().contiguous().clone()
+        for k, v in state_dict.items()
+    }
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     save_file(tensors, path, metadata=encode_meta(checkpoint.get('meta')))
     return path

@@ -21,8 +21,7 @@ from .safe_load import load_checkpoint_file
 
 __all__ = [
     'BackboneCheckpointError', 'TransferReport', 'read_state_dict',
-    'read_checkpoint',
-    'compare_checkpoint', 'load_checkpoint_strict',
+    'read_checkpoint', 'compare_checkpoint', 'load_checkpoint_strict',
     'StrictPretrainedInitMixin'
 ]
 
@@ -77,8 +76,10 @@ class TransferReport:
                                           or self.shape_mismatch)
 
     def error_message(self, what: str = 'backbone') -> str:
-        lines = [f'pretrained weights from {self.checkpoint} '
-                 f'(prefix {self.prefix!r}) do not match the {what}:']
+        lines = [
+            f'pretrained weights from {self.checkpoint} '
+            f'(prefix {self.prefix!r}) do not match the {what}:'
+        ]
         if not self.loaded:
             lines.append('  no checkpoint key matches any parameter')
         if self.missing:
@@ -106,7 +107,8 @@ class TransferReport:
         return text
 
 
-def read_checkpoint(checkpoint: str, map_location: str = 'cpu'
+def read_checkpoint(checkpoint: str,
+                    map_location: str = 'cpu'
                     ) -> Tuple[Dict[str, torch.Tensor], dict]:
     """The state dict (``state_dict`` / ``model`` entry or the bare dict)
     and the ``meta`` dict (empty when absent) of a checkpoint file.
@@ -143,15 +145,16 @@ def _matches(key: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(key, p) for p in patterns)
 
 
-def compare_checkpoint(module: nn.Module,
-                       state_dict: Dict[str, torch.Tensor],
-                       checkpoint: str = '<state_dict>',
-                       prefix: str = '',
-                       allowed_missing: Sequence[str] = (),
-                       allowed_unused: Sequence[str] = (),
-                       ignore_unused_outside_prefix: bool = False,
-                       resizable: Sequence[str] = ('pos_embed', )
-                       ) -> TransferReport:
+def compare_checkpoint(
+    module: nn.Module,
+    state_dict: Dict[str, torch.Tensor],
+    checkpoint: str = '<state_dict>',
+    prefix: str = '',
+    allowed_missing: Sequence[str] = (),
+    allowed_unused: Sequence[str] = (),
+    ignore_unused_outside_prefix: bool = False,
+    resizable: Sequence[str] = ('pos_embed', )
+) -> TransferReport:
     """Compare checkpoint keys with a module's state dict (no loading).
 
     Args:
@@ -259,12 +262,15 @@ def load_checkpoint_strict(module: nn.Module,
                                 ignore_unused_outside_prefix)
     if not report.ok:
         raise BackboneCheckpointError(report.error_message(what))
-    selected = {k[len(prefix):]: v for k, v in state_dict.items()
-                if k.startswith(prefix)
-                and not _matches(k[len(prefix):], allowed_unused)}
+    selected = {
+        k[len(prefix):]: v
+        for k, v in state_dict.items() if k.startswith(prefix)
+        and not _matches(k[len(prefix):], allowed_unused)
+    }
     result = module.load_state_dict(selected, strict=False)
-    leftover = [k for k in result.missing_keys
-                if not _matches(k, allowed_missing)]
+    leftover = [
+        k for k in result.missing_keys if not _matches(k, allowed_missing)
+    ]
     if leftover or result.unexpected_keys:
         raise BackboneCheckpointError(
             f'{checkpoint}: load_state_dict left missing '
@@ -329,8 +335,10 @@ class StrictPretrainedInitMixin:
             super().init_weights()
             return
         full = self.init_cfg
-        others = [c for c in ([full] if isinstance(full, dict) else full)
-                  if c.get('type') != 'Pretrained']
+        others = [
+            c for c in ([full] if isinstance(full, dict) else full)
+            if c.get('type') != 'Pretrained'
+        ]
         # Random initialisation first (for allowed-missing keys), without
         # mmengine's non-strict PretrainedInit.
         self.init_cfg = others or None
@@ -349,6 +357,8 @@ class StrictPretrainedInitMixin:
             num_heads=module_num_heads(self),
             num_heads_key=self.num_heads_key)
         from mmengine.logging import print_log
-        print_log(f'{type(self).__name__}: strict pretrained load: '
-                  f'{self.pretrained_report.summary()}', logger='current')
+        print_log(
+            f'{type(self).__name__}: strict pretrained load: '
+            f'{self.pretrained_report.summary()}',
+            logger='current')
         self._is_init = True

@@ -50,8 +50,7 @@ _TIMM_TO_MM: List[Tuple[str, str]] = [
     (r'^patch_embed\.proj\.(weight|bias)$', r'patch_embed.projection.\1'),
     (r'^blocks\.(\d+)\.norm1\.(weight|bias)$', r'layers.\1.ln1.\2'),
     (r'^blocks\.(\d+)\.attn\.qkv\.(weight|bias)$', r'layers.\1.attn.qkv.\2'),
-    (r'^blocks\.(\d+)\.attn\.proj\.(weight|bias)$',
-     r'layers.\1.attn.proj.\2'),
+    (r'^blocks\.(\d+)\.attn\.proj\.(weight|bias)$', r'layers.\1.attn.proj.\2'),
     (r'^blocks\.(\d+)\.ls1\.gamma$', r'layers.\1.attn.gamma1.weight'),
     (r'^blocks\.(\d+)\.norm2\.(weight|bias)$', r'layers.\1.ln2.\2'),
     (r'^blocks\.(\d+)\.mlp\.fc1\.(weight|bias)$',
@@ -68,8 +67,7 @@ _MM_TO_TIMM: List[Tuple[str, str]] = [
     (r'^patch_embed\.projection\.(weight|bias)$', r'patch_embed.proj.\1'),
     (r'^layers\.(\d+)\.ln1\.(weight|bias)$', r'blocks.\1.norm1.\2'),
     (r'^layers\.(\d+)\.attn\.qkv\.(weight|bias)$', r'blocks.\1.attn.qkv.\2'),
-    (r'^layers\.(\d+)\.attn\.proj\.(weight|bias)$',
-     r'blocks.\1.attn.proj.\2'),
+    (r'^layers\.(\d+)\.attn\.proj\.(weight|bias)$', r'blocks.\1.attn.proj.\2'),
     (r'^layers\.(\d+)\.attn\.gamma1\.weight$', r'blocks.\1.ls1.gamma'),
     (r'^layers\.(\d+)\.ln2\.(weight|bias)$', r'blocks.\1.norm2.\2'),
     (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.(weight|bias)$',
@@ -96,8 +94,8 @@ def _short(keys: Iterable[str], limit: int = 12) -> str:
     return text
 
 
-def _rename(state_dict: Dict[str, torch.Tensor],
-            rules: List[Tuple[str, str]], drop_prefixes: Tuple[str, ...],
+def _rename(state_dict: Dict[str, torch.Tensor], rules: List[Tuple[str, str]],
+            drop_prefixes: Tuple[str, ...],
             what: str) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     out: Dict[str, torch.Tensor] = {}
     dropped: List[str] = []
@@ -146,9 +144,8 @@ def timm_to_mmpretrain_vit(
     return out, dropped
 
 
-def mmpretrain_to_timm_vit(
-    state_dict: Dict[str, torch.Tensor]
-) -> Dict[str, torch.Tensor]:
+def mmpretrain_to_timm_vit(state_dict: Dict[str, torch.Tensor]
+                           ) -> Dict[str, torch.Tensor]:
     """Rename ``mmpretrain.VisionTransformer`` keys to timm-style keys (the
     inverse of :func:`timm_to_mmpretrain_vit`).
 
@@ -161,13 +158,15 @@ def mmpretrain_to_timm_vit(
 
 def vit_depth(state_dict: Dict[str, torch.Tensor]) -> int:
     """Number of transformer layers in an mmpretrain-format state dict."""
-    ids = {int(m.group(1)) for k in state_dict
-           for m in [re.match(r'^layers\.(\d+)\.', k)] if m}
+    ids = {
+        int(m.group(1))
+        for k in state_dict
+        for m in [re.match(r'^layers\.(\d+)\.', k)] if m
+    }
     return max(ids) + 1 if ids else 0
 
 
-def check_vit_complete(state_dict: Dict[str, torch.Tensor],
-                       what: str) -> None:
+def check_vit_complete(state_dict: Dict[str, torch.Tensor], what: str) -> None:
     """Check an mmpretrain-format ViT state dict is complete: the stem keys
     exist and every layer ``0 .. depth - 1`` has its tensors.
 
@@ -176,10 +175,11 @@ def check_vit_complete(state_dict: Dict[str, torch.Tensor],
     """
     depth = vit_depth(state_dict)
     need = ['pos_embed', 'patch_embed.projection.weight']
-    per_layer = ['ln1.weight', 'ln1.bias', 'attn.qkv.weight',
-                 'attn.proj.weight', 'attn.proj.bias', 'ln2.weight',
-                 'ln2.bias', 'ffn.layers.0.0.weight', 'ffn.layers.0.0.bias',
-                 'ffn.layers.1.weight', 'ffn.layers.1.bias']
+    per_layer = [
+        'ln1.weight', 'ln1.bias', 'attn.qkv.weight', 'attn.proj.weight',
+        'attn.proj.bias', 'ln2.weight', 'ln2.bias', 'ffn.layers.0.0.weight',
+        'ffn.layers.0.0.bias', 'ffn.layers.1.weight', 'ffn.layers.1.bias'
+    ]
     for i in range(depth):
         need += [f'layers.{i}.{k}' for k in per_layer]
     missing = [k for k in need if k not in state_dict]
@@ -189,7 +189,8 @@ def check_vit_complete(state_dict: Dict[str, torch.Tensor],
             f'{_short(missing) if missing else "every layers.N.* key"}')
 
 
-def strip_prefix(state_dict: Dict[str, torch.Tensor], prefix: str,
+def strip_prefix(state_dict: Dict[str, torch.Tensor],
+                 prefix: str,
                  source: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """The entries whose key starts with ``prefix``, with it removed.
 
@@ -197,8 +198,10 @@ def strip_prefix(state_dict: Dict[str, torch.Tensor], prefix: str,
         ViTKeyError: When no key starts with ``prefix`` (names a few of the
             keys that exist, and ``source`` when given).
     """
-    out = {k[len(prefix):]: v for k, v in state_dict.items()
-           if k.startswith(prefix)}
+    out = {
+        k[len(prefix):]: v
+        for k, v in state_dict.items() if k.startswith(prefix)
+    }
     if not out:
         where = f' in {source}' if source else ''
         raise ViTKeyError(
@@ -255,6 +258,8 @@ def backbone_checkpoint(state_dict: Dict[str, torch.Tensor],
             num_heads=int(num_heads),
             feedforward_channels=meta['vit']['feedforward_channels'])
     return dict(
-        state_dict={prefix + k: v.detach().clone().contiguous()
-                    for k, v in state_dict.items()},
+        state_dict={
+            prefix + k: v.detach().clone().contiguous()
+            for k, v in state_dict.items()
+        },
         meta=meta)

@@ -20,9 +20,8 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress',
-                         'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag',
-                         'Ankle boot')
+FASHION_MNIST_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
+                         'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 
 _FILES = {
     'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
@@ -49,8 +48,9 @@ def _read_idx(path: str) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f'{path} is not an IDX file (bad magic number)')
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big')
-            for i in range(ndim)]
+    dims = [
+        int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim)
+    ]
     offset = 4 + 4 * ndim
     data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     if data.size != int(np.prod(dims)):
@@ -112,8 +112,11 @@ def _resize_item(item: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(item, (side, side), interpolation=cv2.INTER_LINEAR)
 
 
-def render_scene(items: np.ndarray, labels: np.ndarray, canvas: int,
-                 rng: np.random.Generator, scale: Tuple[float, float],
+def render_scene(items: np.ndarray,
+                 labels: np.ndarray,
+                 canvas: int,
+                 rng: np.random.Generator,
+                 scale: Tuple[float, float],
                  centered: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """Paste grey items, tinted with random colours, onto a background.
 
@@ -150,8 +153,11 @@ def render_scene(items: np.ndarray, labels: np.ndarray, canvas: int,
     return np.clip(img, 0, 255).astype(np.uint8), seg
 
 
-def make_scenes(images: np.ndarray, labels: np.ndarray, num: int,
-                canvas: int = 64, items_per_scene: Tuple[int, int] = (2, 4),
+def make_scenes(images: np.ndarray,
+                labels: np.ndarray,
+                num: int,
+                canvas: int = 64,
+                items_per_scene: Tuple[int, int] = (2, 4),
                 scale: Tuple[float, float] = (0.3, 0.55),
                 seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """``num`` multi-object scenes (uint8 BGR ``(num, H, W, 3)``) and their
@@ -163,13 +169,16 @@ def make_scenes(images: np.ndarray, labels: np.ndarray, num: int,
     for i in range(num):
         k = int(rng.integers(lo, hi + 1))
         idx = rng.integers(0, len(images), k)
-        imgs[i], segs[i] = render_scene(images[idx], labels[idx], canvas,
-                                        rng, scale)
+        imgs[i], segs[i] = render_scene(images[idx], labels[idx], canvas, rng,
+                                        scale)
     return imgs, segs
 
 
-def make_items(images: np.ndarray, labels: np.ndarray, num: int,
-               canvas: int = 64, scale: Tuple[float, float] = (0.6, 0.8),
+def make_items(images: np.ndarray,
+               labels: np.ndarray,
+               num: int,
+               canvas: int = 64,
+               scale: Tuple[float, float] = (0.6, 0.8),
                seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """``num`` single-item images (class-balanced order of the source) and
     their labels, deterministic in ``seed``."""
@@ -178,8 +187,13 @@ def make_items(images: np.ndarray, labels: np.ndarray, num: int,
     idx = rng.permutation(len(images))[:num]
     imgs = np.empty((num, canvas, canvas, 3), np.uint8)
     for j, i in enumerate(idx):
-        imgs[j], _ = render_scene(images[i:i + 1], labels[i:i + 1], canvas,
-                                  rng, scale, centered=True)
+        imgs[j], _ = render_scene(
+            images[i:i + 1],
+            labels[i:i + 1],
+            canvas,
+            rng,
+            scale,
+            centered=True)
     return imgs, labels[idx]
 
 
@@ -233,8 +247,12 @@ class FashionMNISTScenes(BaseDataset):
                                  self.img_size, self.items_per_scene,
                                  self.item_scale, self.seed)
         return [
-            dict(img=img, gt_seg_map=seg, sample_idx=i,
-                 ori_shape=img.shape[:2], img_shape=img.shape[:2])
+            dict(
+                img=img,
+                gt_seg_map=seg,
+                sample_idx=i,
+                ori_shape=img.shape[:2],
+                img_shape=img.shape[:2])
             for i, (img, seg) in enumerate(zip(imgs, segs))
         ]
 
@@ -283,7 +301,11 @@ class FashionMNISTItems(BaseDataset):
         imgs, labs = make_items(images, labels, self.num_samples,
                                 self.img_size, self.item_scale, self.seed)
         return [
-            dict(img=img, gt_label=int(lab), sample_idx=i,
-                 ori_shape=img.shape[:2], img_shape=img.shape[:2])
+            dict(
+                img=img,
+                gt_label=int(lab),
+                sample_idx=i,
+                ori_shape=img.shape[:2],
+                img_shape=img.shape[:2])
             for i, (img, lab) in enumerate(zip(imgs, labs))
         ]

@@ -37,8 +37,9 @@ from torch.utils.data import Dataset
 def per_sample_seed(seed: int, epoch: int, index: int) -> int:
     """A 32-bit seed for sample ``index`` at ``epoch`` (NumPy SeedSequence
     hash of the three numbers; independent streams for neighbours)."""
-    ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(epoch),
-                                 int(index)])
+    ss = np.random.SeedSequence(
+        [int(seed) & 0xFFFFFFFF,
+         int(epoch), int(index)])
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 

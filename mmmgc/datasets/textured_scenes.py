@@ -97,10 +97,12 @@ ITEM_SHADING = 0.1
 _LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)
 
 
-def texture_patch(pool: Tuple[np.ndarray, ...], rng: np.random.Generator,
-                  side: int, zoom: Tuple[float, float] = (1.0, 3.0),
-                  brightness: Optional[Tuple[float, float]] = None
-                  ) -> np.ndarray:
+def texture_patch(pool: Tuple[np.ndarray, ...],
+                  rng: np.random.Generator,
+                  side: int,
+                  zoom: Tuple[float, float] = (1.0, 3.0),
+                  brightness: Optional[Tuple[float,
+                                             float]] = None) -> np.ndarray:
     """A ``(side, side, 3)`` float32 RGB patch in [0, 255] with the
     source's own colours: a random crop of ``zoom * side`` source pixels of
     a random pool image, resized to ``side``, randomly flipped and turned a
@@ -114,9 +116,9 @@ def texture_patch(pool: Tuple[np.ndarray, ...], rng: np.random.Generator,
     crop = max(2, min(crop, h, w))
     y0 = int(rng.integers(0, h - crop + 1))
     x0 = int(rng.integers(0, w - crop + 1))
-    patch = cv2.resize(src[y0:y0 + crop, x0:x0 + crop], (side, side),
-                       interpolation=cv2.INTER_AREA
-                       if crop > side else cv2.INTER_LINEAR)
+    patch = cv2.resize(
+        src[y0:y0 + crop, x0:x0 + crop], (side, side),
+        interpolation=cv2.INTER_AREA if crop > side else cv2.INTER_LINEAR)
     if rng.random() < 0.5:
         patch = patch[:, ::-1]
     patch = np.ascontiguousarray(np.rot90(patch, int(rng.integers(4))))
@@ -128,7 +130,8 @@ def texture_patch(pool: Tuple[np.ndarray, ...], rng: np.random.Generator,
 
 
 def textured_background(pool: Tuple[np.ndarray, ...],
-                        rng: np.random.Generator, size: int,
+                        rng: np.random.Generator,
+                        size: int,
                         max_cuts: int = 2) -> np.ndarray:
     """A ``(size, size, 3)`` float32 RGB patchwork: ``0..max_cuts`` random
     straight cuts split the canvas into up to ``2 ** max_cuts`` regions,
@@ -152,8 +155,10 @@ def textured_background(pool: Tuple[np.ndarray, ...],
     return bg
 
 
-def render_textured_scene(items: np.ndarray, labels: np.ndarray,
-                          canvas: int, rng: np.random.Generator,
+def render_textured_scene(items: np.ndarray,
+                          labels: np.ndarray,
+                          canvas: int,
+                          rng: np.random.Generator,
                           scale: Tuple[float, float],
                           pool: Tuple[np.ndarray, ...],
                           centered: bool = False,
@@ -190,8 +195,9 @@ def render_textured_scene(items: np.ndarray, labels: np.ndarray,
     for item, label in zip(items, labels):
         side = int(round(canvas * np.exp(rng.uniform(lo, hi))))
         side = max(8, min(canvas, side))
-        grey = cv2.resize(item, (side, side),
-                          interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        grey = cv2.resize(
+            item, (side, side),
+            interpolation=cv2.INTER_LINEAR).astype(np.float32)
         grey /= max(float(grey.max()), 1.0)
         alpha = np.clip((grey - 0.02) * 5.0, 0.0, 1.0)
         if centered:
@@ -213,7 +219,9 @@ def render_textured_scene(items: np.ndarray, labels: np.ndarray,
     return out, seg
 
 
-def make_textured_scenes(images: np.ndarray, labels: np.ndarray, num: int,
+def make_textured_scenes(images: np.ndarray,
+                         labels: np.ndarray,
+                         num: int,
                          canvas: int = 64,
                          items_per_scene: Tuple[int, int] = (1, 5),
                          scale: Tuple[float, float] = (0.25, 0.6),
@@ -234,7 +242,9 @@ def make_textured_scenes(images: np.ndarray, labels: np.ndarray, num: int,
     return imgs, segs
 
 
-def make_textured_items(images: np.ndarray, labels: np.ndarray, num: int,
+def make_textured_items(images: np.ndarray,
+                        labels: np.ndarray,
+                        num: int,
                         canvas: int = 64,
                         scale: Tuple[float, float] = (0.6, 0.8),
                         seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
@@ -247,9 +257,14 @@ def make_textured_items(images: np.ndarray, labels: np.ndarray, num: int,
     idx = rng.permutation(len(images))[:num]
     imgs = np.empty((num, canvas, canvas, 3), np.uint8)
     for j, i in enumerate(idx):
-        imgs[j], _ = render_textured_scene(images[i:i + 1],
-                                           labels[i:i + 1], canvas, rng,
-                                           scale, pool, centered=True)
+        imgs[j], _ = render_textured_scene(
+            images[i:i + 1],
+            labels[i:i + 1],
+            canvas,
+            rng,
+            scale,
+            pool,
+            centered=True)
     return imgs, labels[idx]
 
 
@@ -300,12 +315,15 @@ class TexturedFashionMNISTScenes(BaseDataset):
     def load_data_list(self) -> List[dict]:
         images, labels = load_fashion_mnist(self.data_root, self.split)
         imgs, segs = make_textured_scenes(images, labels, self.num_samples,
-                                          self.img_size,
-                                          self.items_per_scene,
+                                          self.img_size, self.items_per_scene,
                                           self.item_scale, self.seed)
         return [
-            dict(img=img, gt_seg_map=seg, sample_idx=i,
-                 ori_shape=img.shape[:2], img_shape=img.shape[:2])
+            dict(
+                img=img,
+                gt_seg_map=seg,
+                sample_idx=i,
+                ori_shape=img.shape[:2],
+                img_shape=img.shape[:2])
             for i, (img, seg) in enumerate(zip(imgs, segs))
         ]
 
@@ -355,7 +373,11 @@ class TexturedFashionMNISTItems(BaseDataset):
                                          self.img_size, self.item_scale,
                                          self.seed)
         return [
-            dict(img=img, gt_label=int(lab), sample_idx=i,
-                 ori_shape=img.shape[:2], img_shape=img.shape[:2])
+            dict(
+                img=img,
+                gt_label=int(lab),
+                sample_idx=i,
+                ori_shape=img.shape[:2],
+                img_shape=img.shape[:2])
             for i, (img, lab) in enumerate(zip(imgs, labs))
         ]

@@ -12,8 +12,7 @@ from mmengine.runner import Runner
 from .hooks.progress import ProgressHook
 
 
-def quiet_console(logger: logging.Logger,
-                  level: int = logging.WARNING) -> int:
+def quiet_console(logger: logging.Logger, level: int = logging.WARNING) -> int:
     """Raise the level of ``logger``'s console handlers (plain
     ``StreamHandler``, as MMLogger's on stdout) to at least ``level``; file
     handlers keep theirs.
@@ -29,9 +28,9 @@ def quiet_console(logger: logging.Logger,
     return n
 
 
-def warnings_to_log_file(logger: logging.Logger,
-                         extra: Sequence[logging.Handler] = ()
-                         ) -> List[logging.Handler]:
+def warnings_to_log_file(
+    logger: logging.Logger, extra: Sequence[logging.Handler] = ()
+) -> List[logging.Handler]:
     """Send Python warnings (``warnings.warn``) to ``logger``'s file
     handlers (and the ``extra`` handlers) instead of stderr
     (``logging.captureWarnings``); :func:`restore_warnings` undoes it.
@@ -117,8 +116,10 @@ class ProgressRunner(Runner):
             restore_warnings(self._py_warning_handlers)
         if is_main_process():
             n = self.warning_counter.count
-            print(f'[train] done; full log ({n} warning{"s" * (n != 1)}) '
-                  f'in {self.logger.log_file}', flush=True)
+            print(
+                f'[train] done; full log ({n} warning{"s" * (n != 1)}) '
+                f'in {self.logger.log_file}',
+                flush=True)
         return model
 
 

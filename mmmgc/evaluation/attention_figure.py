@@ -67,7 +67,8 @@ def last_block_attention(vit: nn.Module, images: Tensor) -> Tensor:
     return (q @ k.transpose(-2, -1) * attn.head_dims**-0.5).softmax(-1)
 
 
-def cls_attention_maps(attn: Tensor, grid: int,
+def cls_attention_maps(attn: Tensor,
+                       grid: int,
                        num_extra_tokens: int = 1) -> Tensor:
     """``(B, heads, grid, grid)`` attention of the class token over the
     patches (each map sums to at most 1)."""
@@ -81,8 +82,9 @@ def cls_attention_maps(attn: Tensor, grid: int,
 def best_matches(tokens1: Tensor, tokens2: Tensor) -> Tuple[Tensor, Tensor]:
     """For each row of ``tokens1`` ``(P1, C)`` the index of the most similar
     row of ``tokens2`` ``(P2, C)`` (cosine) and that similarity."""
-    sim = F.normalize(tokens1.float(), dim=1) @ F.normalize(
-        tokens2.float(), dim=1).t()
+    sim = F.normalize(
+        tokens1.float(), dim=1) @ F.normalize(
+            tokens2.float(), dim=1).t()
     best, idx = sim.max(1)
     return idx, best
 
@@ -144,12 +146,21 @@ def attention_figure_data(vit: nn.Module, img_input: Tensor,
     targets = correspondence_targets(b[:1], f[:1], b[1:], f[1:], grid, 1)[0]
     valid, acc = match_accuracy(matches, targets)
     hit = targets[torch.arange(matches.shape[0]), matches] > 0
-    return dict(cls_maps=cls_maps, matches=matches, valid=valid, hit=hit,
-                accuracy=acc, grid=grid)
+    return dict(
+        cls_maps=cls_maps,
+        matches=matches,
+        valid=valid,
+        hit=hit,
+        accuracy=acc,
+        grid=grid)
 
 
-def plot_attention(img: np.ndarray, views, data: Dict[str, object],
-                   out: str, title: str = '', panel_px: int = 160) -> str:
+def plot_attention(img: np.ndarray,
+                   views,
+                   data: Dict[str, object],
+                   out: str,
+                   title: str = '',
+                   panel_px: int = 160) -> str:
     """Write the figure: ``(1 + heads) * panel_px`` wide and ``2 *
     panel_px`` high. ``img`` and ``views`` are uint8 BGR."""
     cls_maps = data['cls_maps'].numpy()
@@ -197,10 +208,14 @@ def plot_attention(img: np.ndarray, views, data: Dict[str, object],
         colour = 'lime' if bool(data['hit'][i]) else 'red'
         ax.plot([(c1 + 0.5) * step - 0.5, s + gap + (c2 + 0.5) * step - 0.5],
                 [(r1 + 0.5) * step - 0.5, (r2 + 0.5) * step - 0.5],
-                color=colour, lw=0.5, alpha=0.8)
+                color=colour,
+                lw=0.5,
+                alpha=0.8)
     acc = data['accuracy']
-    ax.set_title(f'best match view 1 -> view 2: {acc:.0f} % in the true '
-                 'footprint', fontsize=7)
+    ax.set_title(
+        f'best match view 1 -> view 2: {acc:.0f} % in the true '
+        'footprint',
+        fontsize=7)
     for a in fig.axes:
         a.set_xticks([])
         a.set_yticks([])
@@ -230,12 +245,11 @@ def attention_picture(backbone: nn.Module,
     patch = cfg.model.backbone.get('patch_size', 16)
     imgs, _ = demo_scenes(image_index + 1, size=size, dataset=dataset)
     img = imgs[image_index]
-    views, boxes, flips = make_views(img, size, (0.2, 1.0), min_overlap,
-                                     seed)
+    views, boxes, flips = make_views(img, size, (0.2, 1.0), min_overlap, seed)
     mean, std = norm_stats(cfg)
     data = attention_figure_data(backbone, to_input(img, mean, std),
-                                 to_input(np.stack(views), mean, std),
-                                 boxes, flips, patch)
+                                 to_input(np.stack(views), mean, std), boxes,
+                                 flips, patch)
     return plot_attention(img, views, data, out, title,
                           panel_px), data['accuracy']
 

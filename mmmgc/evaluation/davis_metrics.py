@@ -56,8 +56,9 @@ def mask_boundary(mask: np.ndarray) -> np.ndarray:
     """
     mask = np.asarray(mask, dtype=bool)
     padded = np.pad(mask, 1, mode='edge')
-    interior = (padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2]
-                & padded[1:-1, 2:])
+    interior = (
+        padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2]
+        & padded[1:-1, 2:])
     return mask & ~interior
 
 
@@ -90,8 +91,8 @@ def boundary_f_measure(pred: np.ndarray,
     if void is not None:
         keep = ~np.asarray(void, dtype=bool)
         pred, gt = pred & keep, gt & keep
-    tol = bound_th if bound_th >= 1 else math.ceil(
-        bound_th * math.hypot(*pred.shape))
+    tol = bound_th if bound_th >= 1 else math.ceil(bound_th *
+                                                   math.hypot(*pred.shape))
     pb, gb = mask_boundary(pred), mask_boundary(gt)
     n_p, n_g = pb.sum(), gb.sum()
     if n_p == 0 and n_g == 0:
@@ -143,8 +144,8 @@ def sequence_j_and_f(preds: Sequence[np.ndarray],
                                  f'{pred.shape} vs annotation {gt.shape}')
             void = gt == void_label
             js.append(region_similarity(pred == obj, gt == obj, void))
-            fs.append(boundary_f_measure(pred == obj, gt == obj, bound_th,
-                                         void))
+            fs.append(
+                boundary_f_measure(pred == obj, gt == obj, bound_th, void))
         out[obj] = dict(J=float(np.mean(js)), F=float(np.mean(fs)))
     return out
 

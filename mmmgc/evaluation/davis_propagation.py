@@ -27,9 +27,10 @@ def build_davis_backbone(cfg, checkpoint=None, device='cpu'):
     from mmpretrain.registry import MODELS
     mcfg = cfg.model.copy()
     if checkpoint is not None:
-        mcfg.init_cfg = dict(type='Pretrained', checkpoint=checkpoint,
-                             prefix=(mcfg.get('init_cfg') or {}).get(
-                                 'prefix', 'backbone.'))
+        mcfg.init_cfg = dict(
+            type='Pretrained',
+            checkpoint=checkpoint,
+            prefix=(mcfg.get('init_cfg') or {}).get('prefix', 'backbone.'))
     if mcfg.get('out_type', 'featmap') != 'featmap':
         raise ValueError("davis: model.out_type must be 'featmap' (patch "
                          f"tokens), got {mcfg.get('out_type')!r}")
@@ -63,8 +64,7 @@ def resized_hw(h, w, short_side, size_divisor, patch_size):
 def frame_features(backbone, path, hw, mean, std):
     """``(h*w, C)`` patch features of one frame and the grid ``(h, w)``."""
     from PIL import Image
-    img = Image.open(path).convert('RGB').resize((hw[1], hw[0]),
-                                                 Image.BICUBIC)
+    img = Image.open(path).convert('RGB').resize((hw[1], hw[0]), Image.BICUBIC)
     x = torch.from_numpy(np.asarray(img, np.float32)).permute(2, 0, 1)
     mean = torch.tensor(mean).view(3, 1, 1)
     std = torch.tensor(std).view(3, 1, 1)
@@ -91,8 +91,9 @@ def run_sequence(backbone, cfg, seq):
     d, p = cfg.data, cfg.propagation
     img_dir = osp.join(d.data_root, 'JPEGImages', d.resolution, seq)
     ann_dir = osp.join(d.data_root, 'Annotations', d.resolution, seq)
-    frames = sorted(f for f in os.listdir(img_dir)
-                    if f.lower().endswith(('.jpg', '.jpeg', '.png')))
+    frames = sorted(
+        f for f in os.listdir(img_dir)
+        if f.lower().endswith(('.jpg', '.jpeg', '.png')))
     if not frames:
         raise FileNotFoundError(f'davis: no frames in {img_dir}')
     first_ann = osp.join(ann_dir, osp.splitext(frames[0])[0] + '.png')
@@ -105,11 +106,11 @@ def run_sequence(backbone, cfg, seq):
     hw = resized_hw(*ori_hw, d.short_side, d.size_divisor, patch)
     feats = []
     for f in frames:
-        feat, grid = frame_features(backbone, osp.join(img_dir, f), hw,
-                                    d.mean, d.std)
+        feat, grid = frame_features(backbone, osp.join(img_dir, f), hw, d.mean,
+                                    d.std)
         feats.append(feat)
-    small = np.asarray(Image.fromarray(gt0).resize((grid[1], grid[0]),
-                                                   Image.NEAREST))
+    small = np.asarray(
+        Image.fromarray(gt0).resize((grid[1], grid[0]), Image.NEAREST))
     small = np.where(small == 255, 0, small)
     first = labels_to_one_hot(small, int(gt0[gt0 != 255].max()) + 1)
     soft = propagate_video(feats, first, grid, p.n_last_frames, p.topk,
@@ -123,8 +124,10 @@ def run_sequence(backbone, cfg, seq):
         im = Image.fromarray(pred, mode='P')
         im.putpalette(palette)
         im.save(osp.join(out_dir, osp.splitext(f)[0] + '.png'))
-    ann_paths = [osp.join(ann_dir, osp.splitext(f)[0] + '.png')
-                 for f in frames]
+    ann_paths = [
+        osp.join(ann_dir,
+                 osp.splitext(f)[0] + '.png') for f in frames
+    ]
     if not all(osp.exists(a) for a in ann_paths):
         return preds, None  # test-dev style: masks written, not scored
     gts = [read_annotation(a)[0] for a in ann_paths]
@@ -153,14 +156,19 @@ def davis_from_config(cfg, checkpoint=None, device=None):
         m = davis_j_and_f(per_seq)
         res.update({k: 100 * v for k, v in m.items()})
         res['per_sequence'] = {
-            s: {str(o): {k: 100 * v for k, v in jf.items()}
-                for o, jf in objs.items()}
+            s: {
+                str(o): {
+                    k: 100 * v
+                    for k, v in jf.items()
+                }
+                for o, jf in objs.items()
+            }
             for s, objs in per_seq.items()
         }
     return res
 
 
 __all__ = [
-    'build_davis_backbone', 'resized_hw', 'frame_features',
-    'read_annotation', 'run_sequence', 'davis_from_config'
+    'build_davis_backbone', 'resized_hw', 'frame_features', 'read_annotation',
+    'run_sequence', 'davis_from_config'
 ]

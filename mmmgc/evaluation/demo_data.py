@@ -71,7 +71,9 @@ def to_input(images_bgr: np.ndarray,
     return (x - m) / s
 
 
-def demo_scenes(num: int, size: int = 64, seed: int = 0,
+def demo_scenes(num: int,
+                size: int = 64,
+                seed: int = 0,
                 split: str = 'test',
                 dataset: str = DEFAULT_DATASET
                 ) -> Tuple[np.ndarray, np.ndarray]:
@@ -83,7 +85,9 @@ def demo_scenes(num: int, size: int = 64, seed: int = 0,
     return make_scenes(images, labels, num, canvas=size, seed=seed)
 
 
-def demo_items(num: int, size: int = 64, seed: int = 0,
+def demo_items(num: int,
+               size: int = 64,
+               seed: int = 0,
                split: str = 'test',
                dataset: str = DEFAULT_DATASET
                ) -> Tuple[np.ndarray, np.ndarray]:
@@ -95,7 +99,10 @@ def demo_items(num: int, size: int = 64, seed: int = 0,
     return make_items(images, labels, num, canvas=size, seed=seed)
 
 
-def labelled_items(split: str, num: int, size: int, seed: int,
+def labelled_items(split: str,
+                   num: int,
+                   size: int,
+                   seed: int,
                    mean: Sequence[float],
                    std: Sequence[float],
                    dataset: str = DEFAULT_DATASET) -> Tuple[Tensor, Tensor]:
@@ -103,8 +110,8 @@ def labelled_items(split: str, num: int, size: int, seed: int,
     :func:`demo_items`) as normalised network input ``(num, 3, size,
     size)`` and their int64 labels (the kNN sets of
     :func:`~mmmgc.evaluation.knn_on_items` and the demo report)."""
-    imgs, labs = demo_items(num, size=size, seed=seed, split=split,
-                            dataset=dataset)
+    imgs, labs = demo_items(
+        num, size=size, seed=seed, split=split, dataset=dataset)
     return to_input(imgs, mean, std), torch.from_numpy(labs)
 
 

@@ -74,14 +74,30 @@ def probe_features(train_feats: Tensor,
         dict: ``knn`` and ``linear`` (rounded to 0.01) and the chosen
         ``linear_lr``.
     """
-    knn = knn_top1(train_feats, train_labels, test_feats, test_labels,
-                   num_classes, k=min(k, train_feats.shape[0]),
-                   temperature=temperature)
-    lr = select_probe_lr(train_feats, train_labels, num_classes, lrs,
-                         epochs=probe_epochs, seed=seed)
-    linear = linear_probe_top1(train_feats, train_labels, test_feats,
-                               test_labels, num_classes,
-                               epochs=probe_epochs, lr=lr, seed=seed)
+    knn = knn_top1(
+        train_feats,
+        train_labels,
+        test_feats,
+        test_labels,
+        num_classes,
+        k=min(k, train_feats.shape[0]),
+        temperature=temperature)
+    lr = select_probe_lr(
+        train_feats,
+        train_labels,
+        num_classes,
+        lrs,
+        epochs=probe_epochs,
+        seed=seed)
+    linear = linear_probe_top1(
+        train_feats,
+        train_labels,
+        test_feats,
+        test_labels,
+        num_classes,
+        epochs=probe_epochs,
+        lr=lr,
+        seed=seed)
     return dict(knn=round(knn, 2), linear=round(linear, 2), linear_lr=lr)
 
 
@@ -148,15 +164,17 @@ def demo_report(cfg,
             load_pretrained_backbone(backbone, ckpt)
         ftr = extract_features(backbone, xtr, feature)
         fte = extract_features(backbone, xte, feature)
-        rows.append(dict(backbone=label, feature=feature,
-                         **probe_features(ftr, ytr, fte, yte, num_classes, k,
-                                          temperature, probe_epochs, lrs,
-                                          seed)))
+        rows.append(
+            dict(
+                backbone=label,
+                feature=feature,
+                **probe_features(ftr, ytr, fte, yte, num_classes, k,
+                                 temperature, probe_epochs, lrs, seed)))
         if ckpt is not None and picture:
             from .attention_figure import attention_picture
             title = f'{name} demo, learned backbone: attention and matches'
-            out, acc = attention_picture(backbone, cfg, picture, title,
-                                         seed=seed, dataset=dataset)
+            out, acc = attention_picture(
+                backbone, cfg, picture, title, seed=seed, dataset=dataset)
             pic = dict(path=out, match_accuracy=round(acc, 1))
     return dict(
         method=name,
@@ -166,9 +184,16 @@ def demo_report(cfg,
         iterations=checkpoint_iterations(checkpoint),
         rows=rows,
         protocol=dict(
-            data=dataset, num_train=len(ytr), num_test=len(yte),
-            img_size=size, num_classes=num_classes, k=k, t=temperature,
-            probe_epochs=probe_epochs, probe_lrs=list(lrs), seed=seed),
+            data=dataset,
+            num_train=len(ytr),
+            num_test=len(yte),
+            img_size=size,
+            num_classes=num_classes,
+            k=k,
+            t=temperature,
+            probe_epochs=probe_epochs,
+            probe_lrs=list(lrs),
+            seed=seed),
         picture=pic,
         eval_seconds=round(time.perf_counter() - t0, 1))
 
@@ -197,9 +222,9 @@ def format_report(report: dict, width: int = 72) -> str:
                   for r in report['rows']]
     widths = [max(len(c[i]) for c in cells) for i in range(5)]
     table = [
-        '  ' + '  '.join(
-            f'{c[i]:<{widths[i]}}' if i < 2 else f'{c[i]:>{widths[i]}}'
-            for i in range(5)) for c in cells
+        '  ' +
+        '  '.join(f'{c[i]:<{widths[i]}}' if i < 2 else f'{c[i]:>{widths[i]}}'
+                  for i in range(5)) for c in cells
     ]
     lrs = ' / '.join(f'{lr:g}' for lr in p['probe_lrs'])
     notes = [

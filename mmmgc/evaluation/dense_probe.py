@@ -57,8 +57,9 @@ def patch_label_distribution(seg: Tensor,
         raise ValueError('patch_label_distribution: class ids outside '
                          f'[0, {num_classes}) (and not ignore_index='
                          f'{ignore_index})')
-    onehot = F.one_hot(torch.where(valid, seg, torch.zeros_like(seg)),
-                       num_classes).float() * valid.unsqueeze(-1)
+    onehot = F.one_hot(
+        torch.where(valid, seg, torch.zeros_like(seg)),
+        num_classes).float() * valid.unsqueeze(-1)
     gh, gw = h // patch_size, w // patch_size
     counts = onehot.reshape(n, gh, patch_size, gw, patch_size,
                             num_classes).sum((2, 4))
@@ -143,8 +144,7 @@ def confusion_matrix(pred: Tensor,
                          f'[0, {num_classes})')
     return torch.bincount(
         gt * num_classes + pred,
-        minlength=num_classes * num_classes).reshape(num_classes,
-                                                     num_classes)
+        minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
 def iou_per_class(cm: Tensor) -> Tensor:
@@ -186,8 +186,7 @@ def foreground_iou(cm: Tensor, background: int = 0) -> float:
 
 
 @torch.no_grad()
-def predict_segmentation(probe: nn.Module, feats: Tensor,
-                         size: int) -> Tensor:
+def predict_segmentation(probe: nn.Module, feats: Tensor, size: int) -> Tensor:
     """Per-pixel class ids ``(N, size, size)`` from patch features
     ``(N, C, h, w)`` through a per-patch linear ``probe``."""
     n, c, h, w = feats.shape
@@ -211,8 +210,7 @@ def dense_linear_probe(train_feats: Tensor,
                        weight_decay: float = 1e-4,
                        ignore_index: int = 255,
                        seed: int = 0,
-                       probe: Optional[nn.Module] = None
-                       ) -> Dict[str, object]:
+                       probe: Optional[nn.Module] = None) -> Dict[str, object]:
     """Fit a per-patch linear segmentation probe and evaluate its mIoU.
 
     Args:
@@ -248,9 +246,14 @@ def dense_linear_probe(train_feats: Tensor,
         flat_t = dist.reshape(-1, num_classes)
         flat_f = train_feats.permute(0, 2, 3, 1).reshape(-1, c)
         keep = flat_t.sum(1) > 0
-        probe = fit_linear_probe(flat_f[keep], flat_t[keep], num_classes,
-                                 epochs=epochs, lr=lr,
-                                 weight_decay=weight_decay, seed=seed)
+        probe = fit_linear_probe(
+            flat_f[keep],
+            flat_t[keep],
+            num_classes,
+            epochs=epochs,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed)
     pred = predict_segmentation(probe, test_feats, test_seg.shape[-1])
     cm = confusion_matrix(pred, test_seg, num_classes, ignore_index)
     return dict(
@@ -264,6 +267,5 @@ def dense_linear_probe(train_feats: Tensor,
 __all__ = [
     'patch_label_distribution', 'extract_patch_features', 'upsample_logits',
     'confusion_matrix', 'iou_per_class', 'mean_iou', 'foreground_iou',
-    'predict_segmentation',
-    'dense_linear_probe'
+    'predict_segmentation', 'dense_linear_probe'
 ]

@@ -12,7 +12,8 @@ from .knn import knn_top1
 from .logistic_regression import sweep_logistic_regression
 
 
-def train_val_features(cfg, checkpoint: Optional[str] = None
+def train_val_features(cfg,
+                       checkpoint: Optional[str] = None
                        ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Features and labels of ``cfg.train_dataloader`` and
     ``cfg.val_dataloader`` from ``cfg.model``'s ``extract_feat`` (its
@@ -52,8 +53,8 @@ def knn_from_config(cfg,
     num_classes = int(max(train_l.max(), val_l.max())) + 1
     out = {}
     for k in ks:
-        out[f'top1_k{k}'] = knn_top1(train_f, train_l, val_f, val_l,
-                                     num_classes, k=k, temperature=t)
+        out[f'top1_k{k}'] = knn_top1(
+            train_f, train_l, val_f, val_l, num_classes, k=k, temperature=t)
     out.update(temperature=t, num_train=len(train_l), num_val=len(val_l))
     return out
 
@@ -79,8 +80,14 @@ def logreg_from_config(cfg, checkpoint: Optional[str] = None) -> dict:
         max(train_l.max(), val_l.max())) + 1
     lrs = lr_cfg.lr if isinstance(lr_cfg.lr, (list, tuple)) else [lr_cfg.lr]
     res = sweep_logistic_regression(
-        train_f, train_l, val_f, val_l, num_classes, lrs=lrs,
-        weight_decay=lr_cfg.weight_decay, epochs=lr_cfg.epochs,
+        train_f,
+        train_l,
+        val_f,
+        val_l,
+        num_classes,
+        lrs=lrs,
+        weight_decay=lr_cfg.weight_decay,
+        epochs=lr_cfg.epochs,
         batch_size=lr_cfg.batch_size,
         seed=lr_cfg.get('seed', 0))
     res.update(num_train=len(train_l), num_val=len(val_l))

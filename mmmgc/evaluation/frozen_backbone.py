@@ -26,8 +26,9 @@ def build_frozen_backbone(model_cfg: dict, init: bool = True) -> nn.Module:
     """
     from mmpretrain.registry import MODELS
     bcfg = dict(model_cfg['backbone'])
-    if 'out_type' in bcfg or str(bcfg.get('type', '')).endswith(
-            ('VisionTransformer', 'MoCoV3ViT')):
+    is_vit = str(bcfg.get('type', '')).endswith(
+        ('VisionTransformer', 'MoCoV3ViT'))
+    if 'out_type' in bcfg or is_vit:
         bcfg['out_type'] = 'raw'
     bcfg.pop('init_cfg', None)
     if 'drop_path_rate' in bcfg:
@@ -53,7 +54,10 @@ def load_pretrained_backbone(backbone: nn.Module,
         int: The number of tensors loaded.
     """
     report = load_checkpoint_strict(
-        backbone, checkpoint, prefix=prefix, what='backbone',
+        backbone,
+        checkpoint,
+        prefix=prefix,
+        what='backbone',
         ignore_unused_outside_prefix=True,
         num_heads=module_num_heads(backbone))
     return len(report.loaded)

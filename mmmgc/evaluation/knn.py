@@ -45,8 +45,12 @@ def knn_classify(train_feats: Tensor,
     return torch.cat(out)
 
 
-def knn_top1(train_feats: Tensor, train_labels: Tensor, test_feats: Tensor,
-             test_labels: Tensor, num_classes: int, k: int = 20,
+def knn_top1(train_feats: Tensor,
+             train_labels: Tensor,
+             test_feats: Tensor,
+             test_labels: Tensor,
+             num_classes: int,
+             k: int = 20,
              temperature: float = 0.07) -> float:
     """kNN top-1 accuracy in percent."""
     scores = knn_classify(train_feats, train_labels, test_feats, num_classes,
@@ -98,8 +102,11 @@ def extract_features(backbone: torch.nn.Module,
             num_extra = num_extra_tokens
         cls = out[:, 0]
         avg = out[:, num_extra:].mean(1)
-        f = {'cls': cls, 'avg': avg,
-             'cls+avg': torch.cat([cls, avg], 1)}[feature]
+        f = {
+            'cls': cls,
+            'avg': avg,
+            'cls+avg': torch.cat([cls, avg], 1)
+        }[feature]
         feats.append(f.float())
     backbone.train(was_training)
     return torch.cat(feats)

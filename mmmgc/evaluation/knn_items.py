@@ -90,8 +90,8 @@ def knn_on_items(cfg,
             log(f'loaded {n} backbone tensors from {ckpt} (strict)')
         ftr = extract_features(backbone, xtr, feature)
         fte = extract_features(backbone, xte, feature)
-        acc = knn_top1(ftr, ytr, fte, yte, num_classes=10, k=k,
-                       temperature=temperature)
+        acc = knn_top1(
+            ftr, ytr, fte, yte, num_classes=10, k=k, temperature=temperature)
         results[name] = round(acc, 2)
         log(f'kNN top-1 ({name}, feature={feature}, k={k}, '
             f'T={temperature}, {num_train} train / {num_test} test '

@@ -152,8 +152,8 @@ def normalise_label_maps(maps: Tensor) -> Tensor:
 
 
 def soft_labels_to_mask(soft: Tensor, grid_hw: Tuple[int, int],
-                        patch_size: int,
-                        out_hw: Tuple[int, int]) -> np.ndarray:
+                        patch_size: int, out_hw: Tuple[int,
+                                                       int]) -> np.ndarray:
     """Hard label map at image resolution from patch-grid soft labels.
 
     Bilinear upsampling by ``patch_size``, per-channel min-max
@@ -170,8 +170,8 @@ def soft_labels_to_mask(soft: Tensor, grid_hw: Tuple[int, int],
     """
     h, w = grid_hw
     maps = soft.float().reshape(1, -1, h, w)
-    maps = F.interpolate(maps, scale_factor=patch_size, mode='bilinear',
-                         align_corners=False)[0]
+    maps = F.interpolate(
+        maps, scale_factor=patch_size, mode='bilinear', align_corners=False)[0]
     idx = normalise_label_maps(maps).argmax(0)[None, None].float()
     idx = F.interpolate(idx, size=tuple(out_hw), mode='nearest')[0, 0]
     return idx.to(torch.uint8).numpy()

@@ -108,8 +108,8 @@ def fit_linear_probe(feats: Tensor,
     total = epochs * steps_per_epoch
     if max_steps is not None:
         total = min(total, max_steps)
-    opt = torch.optim.AdamW(probe.parameters(), lr=lr,
-                            weight_decay=weight_decay)
+    opt = torch.optim.AdamW(
+        probe.parameters(), lr=lr, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / max(total, 1))))
     step = 0
@@ -130,8 +130,7 @@ def fit_linear_probe(feats: Tensor,
 
 
 @torch.no_grad()
-def predict(probe: nn.Module, feats: Tensor,
-            batch_size: int = 8192) -> Tensor:
+def predict(probe: nn.Module, feats: Tensor, batch_size: int = 8192) -> Tensor:
     """Logits of ``probe`` on ``(N, D)`` features, in chunks."""
     return torch.cat([
         probe(feats[i:i + batch_size])
@@ -150,9 +149,14 @@ def linear_probe_top1(train_feats: Tensor,
                       seed: int = 0) -> float:
     """Top-1 accuracy (percent) of a linear probe fitted on the training
     features (see :func:`fit_linear_probe`)."""
-    probe = fit_linear_probe(train_feats, train_labels, num_classes,
-                             epochs=epochs, lr=lr,
-                             weight_decay=weight_decay, seed=seed)
+    probe = fit_linear_probe(
+        train_feats,
+        train_labels,
+        num_classes,
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        seed=seed)
     pred = predict(probe, test_feats).argmax(1)
     return (pred == test_labels).float().mean().item() * 100
 
@@ -179,9 +183,15 @@ def select_probe_lr(feats: Tensor,
     n_val = max(1, feats.shape[0] // 5)
     val, tr = perm[:n_val], perm[n_val:]
     scores = [
-        linear_probe_top1(feats[tr], labels[tr], feats[val], labels[val],
-                          num_classes, epochs=epochs, lr=lr, seed=seed)
-        for lr in lrs
+        linear_probe_top1(
+            feats[tr],
+            labels[tr],
+            feats[val],
+            labels[val],
+            num_classes,
+            epochs=epochs,
+            lr=lr,
+            seed=seed) for lr in lrs
     ]
     return lrs[scores.index(max(scores))]
 

@@ -47,10 +47,15 @@ def sweep_logistic_regression(train_feats: Tensor,
         raise ValueError('sweep_logistic_regression: no learning rates')
     per_lr = {}
     for lr in lrs:
-        clf = fit_linear_probe(train_feats, train_labels, num_classes,
-                               epochs=epochs, lr=float(lr),
-                               weight_decay=weight_decay,
-                               batch_size=batch_size, seed=seed)
+        clf = fit_linear_probe(
+            train_feats,
+            train_labels,
+            num_classes,
+            epochs=epochs,
+            lr=float(lr),
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            seed=seed)
         pred = predict(clf, test_feats).argmax(1)
         per_lr[float(lr)] = (pred == test_labels).float().mean().item() * 100
     best = max(per_lr, key=per_lr.get)

@@ -75,8 +75,9 @@ def quick_pretrain_knn(cfg,
         model.init_weights()
         ow = build_optim_wrapper(
             model,
-            dict(cfg.optim_wrapper,
-                 optimizer=dict(cfg.optim_wrapper.optimizer, lr=lr)))
+            dict(
+                cfg.optim_wrapper,
+                optimizer=dict(cfg.optim_wrapper.optimizer, lr=lr)))
     base_lrs = [g['lr'] for g in ow.optimizer.param_groups]
     size = cfg.model.backbone.img_size
     mean, std = norm_stats(cfg)
@@ -99,8 +100,13 @@ def quick_pretrain_knn(cfg,
 
     res = dict(tag=tag, random=round(knn(), 2))
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch, shuffle=True, drop_last=True,
-        num_workers=1, collate_fn=default_collate, persistent_workers=True,
+        dataset,
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+        num_workers=1,
+        collate_fn=default_collate,
+        persistent_workers=True,
         generator=torch.Generator().manual_seed(seed))
     warmup = max(1, iters // 10)
     it, t0, hist = 0, time.time(), []
@@ -113,8 +119,8 @@ def quick_pretrain_knn(cfg,
             if it < warmup:
                 step_lr = lr * (it + 1) / warmup
             else:
-                step_lr = cosine_decay(it - warmup, iters - warmup,
-                                       base=lr, end=0.0)
+                step_lr = cosine_decay(
+                    it - warmup, iters - warmup, base=lr, end=0.0)
             for g, b in zip(ow.optimizer.param_groups, base_lrs):
                 g['lr'] = b * step_lr / lr
             losses = model.train_step(data, ow)

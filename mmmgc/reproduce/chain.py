@@ -79,21 +79,27 @@ def git_commit(repo_root: str) -> str:
     """``git rev-parse HEAD`` of the repository (``-dirty`` when the work
     tree has uncommitted changes), or ``unknown``."""
     try:
-        head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo_root,
-                              capture_output=True, text=True, timeout=30)
+        head = subprocess.run(['git', 'rev-parse', 'HEAD'],
+                              cwd=repo_root,
+                              capture_output=True,
+                              text=True,
+                              timeout=30)
         if head.returncode != 0:
             return 'unknown'
         dirty = subprocess.run(
             ['git', 'status', '--porcelain', '--untracked-files=no'],
-            cwd=repo_root, capture_output=True, text=True, timeout=30)
-        return head.stdout.strip() + ('-dirty' if dirty.stdout.strip() else
-                                      '')
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            timeout=30)
+        return head.stdout.strip() + ('-dirty' if dirty.stdout.strip() else '')
     except (OSError, subprocess.SubprocessError):
         return 'unknown'
 
 
 def format_option(key: str, value) -> str:
     """``key=value`` as mmengine's ``DictAction`` parses it back."""
+
     def fmt(v):
         if isinstance(v, (list, tuple)):
             inner = ','.join(fmt(x) for x in v)
@@ -102,6 +108,7 @@ def format_option(key: str, value) -> str:
             raise ValueError(f'cfg option {key}: give dict values key by '
                              f'key ({key}.<name>=...), got {v!r}')
         return str(v)
+
     return f'{key}={fmt(value)}'
 
 
@@ -287,8 +294,10 @@ class Chain:
         opts = [format_option(k, v) for k, v in row.cfg_options.items()]
         if self.checkpoint_format in ('mgc', 'mugs', 'timm'):
             official = self.table.official or {}
-            opts += [format_option(k, v) for k, v in
-                     (official.get('cfg_options') or {}).items()]
+            opts += [
+                format_option(k, v)
+                for k, v in (official.get('cfg_options') or {}).items()
+            ]
         opts += self.cfg_options + self.row_options.get(row.name, [])
         return opts + [f'{row.checkpoint_key}={self.backbone}']
 
@@ -323,14 +332,15 @@ class Chain:
         if self.checkpoint is None:
             d = self.pretrain_dir
             yield Step(
-                'pretrain', 'pretrain',
-                lambda: L.train(
-                    self.pretrain_config,
-                    ['--work-dir', d] + self.train_args +
-                    (['--cfg-options'] + self.pretrain_options
-                     if self.pretrain_options else []),
-                    self.table.pretrain_gpus, 'pretrain'),
-                [osp.join(d, 'last_checkpoint')], resumable=True)
+                'pretrain',
+                'pretrain',
+                lambda: L.train(self.pretrain_config, ['--work-dir', d
+                                                       ] + self.train_args +
+                                (['--cfg-options'] + self.pretrain_options
+                                 if self.pretrain_options else []
+                                 ), self.table.pretrain_gpus, 'pretrain'),
+                [osp.join(d, 'last_checkpoint')],
+                resumable=True)
         fmt = self.checkpoint_format
         if self.checkpoint is None or fmt == 'train':
             script = 'tools/model_converters/extract_backbone.py'
@@ -340,39 +350,47 @@ class Chain:
             official = self.table.official or {}
             branch = self.branch or (official.get('branch') if
                                      official.get('format') == fmt else None)
-            extra = ['--format', fmt] + (['--branch', branch]
-                                         if branch else [])
+            extra = ['--format', fmt
+                     ] + (['--branch', branch] if branch else [])
         if self.checkpoint is None or fmt != 'backbone':
             yield Step(
-                'export', 'export',
+                'export',
+                'export',
                 lambda script=script, extra=extra: L.tool(
-                    script, [self._source_checkpoint(), self.backbone] +
-                    extra, 'export'),
-                [self.backbone])
+                    script, [self._source_checkpoint(), self.backbone] + extra,
+                    'export'), [self.backbone])
         for row in self.table.rows:
-            yield Step(f'{row.name}/check', 'check',
-                       lambda row=row: self._check_command(row), row=row.name,
-                       in_process=True)
+            yield Step(
+                f'{row.name}/check',
+                'check',
+                lambda row=row: self._check_command(row),
+                row=row.name,
+                in_process=True)
         for row in self.table.rows:
             opts = ['--cfg-options'] + self.row_cfg_options(row)
             cfg = row.config
             if row.task == 'train':
                 tdir = self.step_dir(f'{row.name}/train')
                 yield Step(
-                    f'{row.name}/train', 'train',
+                    f'{row.name}/train',
+                    'train',
                     lambda row=row, tdir=tdir, opts=opts: L.train(
                         row.config, ['--work-dir', tdir] + self.train_args +
                         opts, row.gpus, row.name),
-                    [osp.join(tdir, 'last_checkpoint')], row.name, True)
+                    [osp.join(tdir, 'last_checkpoint')],
+                    row.name,
+                    True)
                 edir = self.step_dir(f'{row.name}/test')
                 yield Step(
-                    f'{row.name}/test', 'test',
+                    f'{row.name}/test',
+                    'test',
                     lambda row=row, edir=edir, opts=opts: L.test(
-                        row.config, self._trained_checkpoint(row),
-                        ['--work-dir', edir, '--out',
-                         self.metrics_file(row)] + opts, row.gpus,
-                        f'{row.name}-test'),
-                    [self.metrics_file(row)], row.name)
+                        row.config, self._trained_checkpoint(row), [
+                            '--work-dir', edir, '--out',
+                            self.metrics_file(row)
+                        ] + opts, row.gpus, f'{row.name}-test'),
+                    [self.metrics_file(row)],
+                    row.name)
                 continue
             edir = self.step_dir(f'{row.name}/eval')
             script, args = dict(
@@ -383,10 +401,12 @@ class Chain:
             if row.task == 'davis':
                 args += ['--output-dir', osp.join(edir, 'masks')]
             yield Step(
-                f'{row.name}/eval', 'eval',
+                f'{row.name}/eval',
+                'eval',
                 lambda script=script, args=args, opts=opts, row=row: L.tool(
                     script, args + opts, row.name, accelerator=True),
-                [self.metrics_file(row)], row.name)
+                [self.metrics_file(row)],
+                row.name)
 
     def _check_command(self, row: Row) -> Command:
         config = row.config
@@ -396,10 +416,10 @@ class Chain:
             # an ImageClassifier, the way check_transfer.py builds models
             config = self._davis_check_config(row, opts)
             opts = []
-        return self.launcher.tool(
-            'tools/misc/check_transfer.py',
-            [config, self.backbone] + (['--cfg-options'] + opts
-                                       if opts else []), f'{row.name}-check')
+        return self.launcher.tool('tools/misc/check_transfer.py',
+                                  [config, self.backbone] +
+                                  (['--cfg-options'] + opts if opts else []),
+                                  f'{row.name}-check')
 
     def _davis_check_config(self, row: Row, opts: List[str]) -> str:
         from mmengine.config import Config, DictAction
@@ -409,17 +429,18 @@ class Chain:
             key, value = opt.split('=', 1)
             parsed[key] = DictAction._parse_iterable(value)
         cfg.merge_from_dict(parsed)
-        out = osp.join(self.step_dir(f'{row.name}/check'),
-                       'davis_backbone_check.py')
+        out = osp.join(
+            self.step_dir(f'{row.name}/check'), 'davis_backbone_check.py')
         if self._dry:  # a dry run writes nothing
             return out
         os.makedirs(osp.dirname(out), exist_ok=True)
         wrapped = Config(
-            dict(default_scope='mmpretrain',
-                 custom_imports=dict(imports=['mmmgc'],
-                                     allow_failed_imports=False),
-                 model=dict(type='ImageClassifier',
-                            backbone=cfg.model.to_dict())))
+            dict(
+                default_scope='mmpretrain',
+                custom_imports=dict(
+                    imports=['mmmgc'], allow_failed_imports=False),
+                model=dict(
+                    type='ImageClassifier', backbone=cfg.model.to_dict())))
         wrapped.dump(out)
         return out
 
@@ -491,9 +512,12 @@ class Chain:
             state = self.state(step, command)
             if state == 'resume':
                 command = self._with_resume(step, command)
-            label = dict(done='done, skipped', changed='DONE WITH ANOTHER '
-                         'COMMAND: would stop', resume='resume',
-                         run='run')[state]
+            label = dict(
+                done='done, skipped',
+                changed='DONE WITH ANOTHER '
+                'COMMAND: would stop',
+                resume='resume',
+                run='run')[state]
             if step.in_process and state == 'run':
                 label = 'run, in the reproduce process'
             self._print(f'# [{step.name}] ({label})\n{command.shell()}')
@@ -527,8 +551,12 @@ class Chain:
 
     def _run_subprocess(self, command: Command, env: dict, f,
                         step: Step) -> int:
-        proc = subprocess.Popen(command.argv, cwd=self.repo_root, env=env,
-                                stdout=f, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            command.argv,
+            cwd=self.repo_root,
+            env=env,
+            stdout=f,
+            stderr=subprocess.STDOUT)
         try:
             return proc.wait()
         except BaseException:
@@ -596,9 +624,16 @@ class Chain:
         log = osp.join(d, LOG)
         signature = self.signature(step, command)
         self._write_record(
-            step, step=step.name, status='started', command=command.shell(),
-            signature=signature, log=log, started=_now(), finished=None,
-            returncode=None, git_commit=self.commit(),
+            step,
+            step=step.name,
+            status='started',
+            command=command.shell(),
+            signature=signature,
+            log=log,
+            started=_now(),
+            finished=None,
+            returncode=None,
+            git_commit=self.commit(),
             backbone=self.backbone if step.kind != 'pretrain' else None,
             backbone_sha256=signature.get('backbone_sha256'))
         env = dict(os.environ)
@@ -614,28 +649,32 @@ class Chain:
                 code = self._run_subprocess(command, env, f, step)
         missing = [p for p in step.outputs if not osp.exists(p)]
         if code == 0 and not missing:
-            self._write_record(step, status='done', finished=_now(),
-                               returncode=0,
-                               outputs={p: osp.getsize(p) if osp.isfile(p)
-                                        else None for p in step.outputs})
+            self._write_record(
+                step,
+                status='done',
+                finished=_now(),
+                returncode=0,
+                outputs={
+                    p: osp.getsize(p) if osp.isfile(p) else None
+                    for p in step.outputs
+                })
             self._print(f'  done: {step.name} ({log})')
             return
-        self._write_record(step, status='failed', finished=_now(),
-                           returncode=code)
-        why = (f'exit code {code}' if code != 0 else
-               f'exit code 0 but no {missing}')
+        self._write_record(
+            step, status='failed', finished=_now(), returncode=code)
+        why = (f'exit code {code}'
+               if code != 0 else f'exit code 0 but no {missing}')
         what = ''
         if step.kind == 'check':
             what = ('\n  the backbone checkpoint does not fit this config: '
                     'no downstream run was started')
-        raise StepFailed(
-            f'step {step.name!r} FAILED ({why}){what}\n'
-            f'  command: {command.shell()}\n  log: {log}\n' +
-            error_summary(log))
+        raise StepFailed(f'step {step.name!r} FAILED ({why}){what}\n'
+                         f'  command: {command.shell()}\n  log: {log}\n' +
+                         error_summary(log))
 
 
-def split_row_options(
-        items: Optional[List[List[str]]]) -> Dict[str, List[str]]:
+def split_row_options(items: Optional[List[List[str]]]
+                      ) -> Dict[str, List[str]]:
     """``[[row, k=v, ...], ...]`` (``--row-options``) -> ``{row: [...]}``."""
     out: Dict[str, List[str]] = {}
     for item in items or []:

@@ -65,9 +65,10 @@ class Launcher:
         return self.gpus if self.gpus is not None else default
 
     def _slurm_env(self, gpus: int) -> Dict[str, str]:
-        return dict(GPUS=str(gpus),
-                    GPUS_PER_NODE=str(min(gpus, self.gpus_per_node)),
-                    PYTHON=self.python)
+        return dict(
+            GPUS=str(gpus),
+            GPUS_PER_NODE=str(min(gpus, self.gpus_per_node)),
+            PYTHON=self.python)
 
     def train(self, config: str, args: List[str], gpus: int,
               job: str) -> Command:
@@ -79,25 +80,31 @@ class Launcher:
         if self.kind == 'dist':
             return Command(['bash', 'tools/dist_train.sh', config,
                             str(n)] + args, dict(PYTHON=self.python), core)
-        return Command(['bash', 'tools/slurm_train.sh', self.partition,
-                        f'{self.job_prefix}-{job}', config] + args,
-                       self._slurm_env(n), core)
+        return Command([
+            'bash', 'tools/slurm_train.sh', self.partition,
+            f'{self.job_prefix}-{job}', config
+        ] + args, self._slurm_env(n), core)
 
-    def test(self, config: str, checkpoint: str, args: List[str],
-             gpus: int, job: str) -> Command:
+    def test(self, config: str, checkpoint: str, args: List[str], gpus: int,
+             job: str) -> Command:
         """``tools/test.py`` (or its launch script) on ``config``."""
         core = ['tools/test.py', config, checkpoint] + args
         if self.kind == 'local':
             return Command([self.python] + core, core=core)
         n = self._gpus(gpus)
         if self.kind == 'dist':
-            return Command(['bash', 'tools/dist_test.sh', config, checkpoint,
-                            str(n)] + args, dict(PYTHON=self.python), core)
-        return Command(['bash', 'tools/slurm_test.sh', self.partition,
-                        f'{self.job_prefix}-{job}', config, checkpoint] +
-                       args, self._slurm_env(n), core)
+            return Command(
+                ['bash', 'tools/dist_test.sh', config, checkpoint,
+                 str(n)] + args, dict(PYTHON=self.python), core)
+        return Command([
+            'bash', 'tools/slurm_test.sh', self.partition,
+            f'{self.job_prefix}-{job}', config, checkpoint
+        ] + args, self._slurm_env(n), core)
 
-    def tool(self, script: str, args: List[str], job: str,
+    def tool(self,
+             script: str,
+             args: List[str],
+             job: str,
              accelerator: bool = False) -> Command:
         """A single-process tool. With ``accelerator`` (kNN, logistic
         regression, DAVIS) and the slurm launcher it runs as one srun task
@@ -107,9 +114,11 @@ class Launcher:
         if self.kind != 'slurm' or not accelerator:
             return Command(argv, core=core)
         # as tools/slurm_train.sh: SRUN and SRUN_ARGS are honoured
-        srun = [os.environ.get('SRUN', 'srun'), '-p', self.partition,
-                f'--job-name={self.job_prefix}-{job}', '--gres=gpu:1',
-                '--ntasks=1', '--kill-on-bad-exit=1']
+        srun = [
+            os.environ.get('SRUN', 'srun'), '-p', self.partition,
+            f'--job-name={self.job_prefix}-{job}', '--gres=gpu:1',
+            '--ntasks=1', '--kill-on-bad-exit=1'
+        ]
         srun += shlex.split(os.environ.get('SRUN_ARGS', ''))
         return Command(srun + argv, core=core)
 

@@ -7,8 +7,12 @@ from typing import List, Optional
 from .chain import Chain, _now, read_record
 from .tables import Row
 
-ROW_STEPS = {'train': ('check', 'train', 'test'), 'knn': ('check', 'eval'),
-             'logreg': ('check', 'eval'), 'davis': ('check', 'eval')}
+ROW_STEPS = {
+    'train': ('check', 'train', 'test'),
+    'knn': ('check', 'eval'),
+    'logreg': ('check', 'eval'),
+    'davis': ('check', 'eval')
+}
 
 
 def _row_status(chain: Chain, row: Row) -> (str, Optional[dict]):
@@ -32,18 +36,23 @@ def _metric_values(metrics: dict, row: Row) -> List[dict]:
     out = []
     if not row.metrics:  # ad-hoc rows: every scalar, no paper column
         for key, value in metrics.items():
-            if isinstance(value, (int, float)) and not isinstance(
-                    value, bool):
-                out.append(dict(key=key, name=key, ours=value, paper=None,
-                                diff=None))
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.append(
+                    dict(key=key, name=key, ours=value, paper=None, diff=None))
         return out
     for m in row.metrics:
         value = metrics.get(m.key)
         ours = None if value is None else round(float(value) * m.scale, 4)
         diff = None if ours is None or m.paper is None else round(
             ours - m.paper, 4)
-        out.append(dict(key=m.key, name=m.name, ours=ours, paper=m.paper,
-                        diff=diff, missing=value is None))
+        out.append(
+            dict(
+                key=m.key,
+                name=m.name,
+                ours=ours,
+                paper=m.paper,
+                diff=diff,
+                missing=value is None))
     return out
 
 
@@ -52,30 +61,45 @@ def collect(chain: Chain) -> dict:
     rows = []
     for row in chain.table.rows:
         status, final = _row_status(chain, row)
-        entry = dict(row=row.name, task=row.task, source=row.source,
-                     config=row.config, cfg_options=chain.row_cfg_options(row),
-                     note=row.note, status=status,
-                     metrics_file=chain.metrics_file(row))
+        entry = dict(
+            row=row.name,
+            task=row.task,
+            source=row.source,
+            config=row.config,
+            cfg_options=chain.row_cfg_options(row),
+            note=row.note,
+            status=status,
+            metrics_file=chain.metrics_file(row))
         if status == 'done':
             with open(chain.metrics_file(row)) as f:
                 metrics = json.load(f)
             entry['metrics'] = _metric_values(metrics, row)
-            entry.update(date=final.get('finished'),
-                         commit=final.get('git_commit'),
-                         checkpoint=final.get('backbone'),
-                         checkpoint_sha256=final.get('backbone_sha256'))
+            entry.update(
+                date=final.get('finished'),
+                commit=final.get('git_commit'),
+                checkpoint=final.get('backbone'),
+                checkpoint_sha256=final.get('backbone_sha256'))
         else:
             entry['metrics'] = [
-                dict(key=m.key, name=m.name, ours=None, paper=m.paper,
-                     diff=None) for m in row.metrics
+                dict(
+                    key=m.key,
+                    name=m.name,
+                    ours=None,
+                    paper=m.paper,
+                    diff=None) for m in row.metrics
             ]
         rows.append(entry)
-    return dict(method=chain.table.method, table=chain.table.name,
-                description=chain.table.description,
-                tables_file=chain.table.path, work_dir=chain.work_dir,
-                backbone=chain.backbone,
-                backbone_sha256=chain.backbone_sha256(),
-                generated=_now(), git_commit=chain.commit(), rows=rows)
+    return dict(
+        method=chain.table.method,
+        table=chain.table.name,
+        description=chain.table.description,
+        tables_file=chain.table.path,
+        work_dir=chain.work_dir,
+        backbone=chain.backbone,
+        backbone_sha256=chain.backbone_sha256(),
+        generated=_now(),
+        git_commit=chain.commit(),
+        rows=rows)
 
 
 def _num(v) -> str:
@@ -101,8 +125,9 @@ def to_markdown(results: dict) -> str:
         sha = r.get('checkpoint_sha256')
         ckpt = (f'`{osp.basename(r["checkpoint"])}` ({sha[:12]})'
                 if r.get('checkpoint') and sha else '-')
-        metrics = r['metrics'] or [dict(name='-', ours=None, paper=None,
-                                        diff=None)]
+        metrics = r['metrics'] or [
+            dict(name='-', ours=None, paper=None, diff=None)
+        ]
         for m in metrics:
             ours = _num(m['ours']) if r['status'] == 'done' else r['status']
             if r['status'] == 'done' and m.get('missing'):
@@ -113,8 +138,9 @@ def to_markdown(results: dict) -> str:
                 f'| {diff} | {r["status"]} | {r["source"] or "-"} | '
                 f'`{r["config"]}` | {ckpt} | {r.get("date") or "-"} | '
                 f'{(r.get("commit") or "-")[:12]} |')
-    notes = [f'- {r["row"]}: {r["note"]}' for r in results['rows']
-             if r.get('note')]
+    notes = [
+        f'- {r["row"]}: {r["note"]}' for r in results['rows'] if r.get('note')
+    ]
     if notes:
         lines += ['', 'Notes:'] + notes
     return '\n'.join(lines) + '\n'

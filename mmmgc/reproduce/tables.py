@@ -163,8 +163,7 @@ def _read_yaml(path: str) -> dict:
         raise TableError(f'tables file {path} does not exist')
     with open(path) as f:
         data = yaml.safe_load(f)
-    if not isinstance(data, dict) or not isinstance(data.get('tables'),
-                                                    dict):
+    if not isinstance(data, dict) or not isinstance(data.get('tables'), dict):
         raise TableError(f'{path}: expected a mapping with a `tables` '
                          'mapping')
     return data
@@ -222,12 +221,20 @@ def load_tables(path: str) -> Dict[str, Table]:
             seen.add(row.name)
             rows.append(row)
         tables[name] = _build(
-            Table, {**top, **tdata, 'rows': rows}, where, method=method,
-            name=name, path=path)
+            Table, {
+                **top,
+                **tdata, 'rows': rows
+            },
+            where,
+            method=method,
+            name=name,
+            path=path)
     return tables
 
 
-def get_table(method: str, table: str, repo_root: str,
+def get_table(method: str,
+              table: str,
+              repo_root: str,
               path: Optional[str] = None) -> Table:
     """One table of ``method`` (from ``path`` or the method's file)."""
     path = path or tables_file(method, repo_root)
@@ -247,14 +254,15 @@ def task_of_config(config: str) -> str:
     ``knn`` (``knn``), ``logreg`` (``logreg``), otherwise ``train``."""
     from mmengine.config import Config
     cfg = Config.fromfile(config)
-    for key, task in (('propagation', 'davis'), ('knn', 'knn'),
-                      ('logreg', 'logreg')):
+    for key, task in (('propagation', 'davis'), ('knn', 'knn'), ('logreg',
+                                                                 'logreg')):
         if key in cfg:
             return task
     return 'train'
 
 
-def table_from_configs(method: str, configs: List[str],
+def table_from_configs(method: str,
+                       configs: List[str],
                        export_source: str = 'online',
                        pretrain: Optional[str] = None) -> Table:
     """An ad-hoc table: one row per config (named after its file), every
@@ -267,11 +275,15 @@ def table_from_configs(method: str, configs: List[str],
         if name in seen:
             raise TableError(f'two downstream configs are named {name}')
         seen.add(name)
-        rows.append(Row(name=name, task=task_of_config(config),
-                        config=config, gpus=8))
-    return Table(method=method, name='configs', rows=rows,
-                 description='downstream configs given on the command line',
-                 pretrain=pretrain, export_source=export_source)
+        rows.append(
+            Row(name=name, task=task_of_config(config), config=config, gpus=8))
+    return Table(
+        method=method,
+        name='configs',
+        rows=rows,
+        description='downstream configs given on the command line',
+        pretrain=pretrain,
+        export_source=export_source)
 
 
 __all__ = [

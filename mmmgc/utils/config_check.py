@@ -48,8 +48,8 @@ def check_crops_cover_a_patch(cfg) -> None:
         return
     patch = backbone.get('patch_size', 16)
     patch_sides = _as_side(patch)
-    for path, pipeline in _pipelines(loader.get('dataset'),
-                                     'train_dataloader.dataset'):
+    for path, pipeline in _pipelines(
+            loader.get('dataset'), 'train_dataloader.dataset'):
         for i, t in enumerate(pipeline):
             if not isinstance(t, dict):
                 continue
@@ -78,13 +78,13 @@ def check_mgc_granularities(cfg) -> None:
     model = cfg.get('model') or {}
     if not isinstance(model, dict) or model.get('type') != 'MGC':
         return
-    granularities = tuple(int(c) for c in model.get('granularities',
-                                                    (1, 2, 7)))
+    granularities = tuple(
+        int(c) for c in model.get('granularities', (1, 2, 7)))
     backbone = model.get('backbone') or {}
     patch = max(_as_side(backbone.get('patch_size', 16)))
     loader = cfg.get('train_dataloader') or {}
-    for path, pipeline in _pipelines(loader.get('dataset'),
-                                     'train_dataloader.dataset'):
+    for path, pipeline in _pipelines(
+            loader.get('dataset'), 'train_dataloader.dataset'):
         for i, t in enumerate(pipeline):
             if not isinstance(t, dict) or t.get('type') != 'MGCTwoViewCrop':
                 continue
@@ -96,8 +96,7 @@ def check_mgc_granularities(cfg) -> None:
                         f'model.granularities={granularities}: {bad} do not '
                         f'divide the {grid} x {grid} patch grid of the '
                         f'crops ({path}[{i}].size={t.get("size")}, '
-                        f'model.backbone.patch_size={patch})'
-                        if bad else
+                        f'model.backbone.patch_size={patch})' if bad else
                         f'{path}[{i}].size={t.get("size")} is not a '
                         f'multiple of model.backbone.patch_size={patch}')
 

@@ -20,7 +20,8 @@ from typing import Optional
 import torch.distributed as torch_dist
 
 
-def init_cpu_distributed(launcher: str, backend: str = 'gloo',
+def init_cpu_distributed(launcher: str,
+                         backend: str = 'gloo',
                          timeout_s: Optional[int] = None) -> bool:
     """Initialise the default process group without touching CUDA.
 
@@ -90,5 +91,6 @@ def shutdown_distributed() -> None:
         torch_dist.destroy_process_group()
 
 
-__all__ = ['cpu_ddp_wrapper_cfg', 'init_cpu_distributed',
-           'shutdown_distributed']
+__all__ = [
+    'cpu_ddp_wrapper_cfg', 'init_cpu_distributed', 'shutdown_distributed'
+]

@@ -16,13 +16,17 @@ TINY_LAYERS = 4
 SCALE = 1 / 8
 # full-size channel widths -> tiny ones (384 is the ViT-S width)
 CHANNELS = {384: TINY_EMBED, 256: 32, 512: 32, 1024: 64, 128: 16}
-CHANNEL_KEYS = {'in_channels', 'out_channels', 'feat_channels',
-                'fc_out_channels', 'conv_out_channels', 'channels'}
+CHANNEL_KEYS = {
+    'in_channels', 'out_channels', 'feat_channels', 'fc_out_channels',
+    'conv_out_channels', 'channels'
+}
 SIZE_KEYS = {'scale', 'scales', 'crop_size', 'size', 'stride'}
 
 
-def tiny_vit_state_dict(num_layers: int = TINY_LAYERS, img_size: int = 64,
-                        patch_size: int = 16, seed: int = 0) -> dict:
+def tiny_vit_state_dict(num_layers: int = TINY_LAYERS,
+                        img_size: int = 64,
+                        patch_size: int = 16,
+                        seed: int = 0) -> dict:
     """mmpretrain-format ViT weights, all tensors far from any init."""
     from mmpretrain.models import VisionTransformer
     vit = VisionTransformer(
@@ -122,9 +126,10 @@ def load_tiny(config: str,
     bb.patch_size = patch_size
     bb.img_size = img_size
     n_taps = len(bb.out_indices)
-    bb.out_indices = [min(num_layers - 1, round(i * (num_layers - 1) /
-                                                (n_taps - 1)))
-                      for i in range(n_taps)]
+    bb.out_indices = [
+        min(num_layers - 1, round(i * (num_layers - 1) / (n_taps - 1)))
+        for i in range(n_taps)
+    ]
     bb.drop_path_rate = 0.0
     if checkpoint is not None:
         bb.init_cfg.checkpoint = checkpoint
@@ -170,8 +175,7 @@ def load_tiny(config: str,
             type='EpochBasedTrainLoop', max_epochs=1, val_interval=100)
     else:
         cfg.train_cfg = dict(
-            type='IterBasedTrainLoop', max_iters=train_iters,
-            val_interval=100)
+            type='IterBasedTrainLoop', max_iters=train_iters, val_interval=100)
     cfg.work_dir = work_dir
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)

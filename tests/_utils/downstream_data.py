@@ -83,8 +83,7 @@ def _write_instances(root: str, ann_path: str, img_dir: str, n: int,
         img, objs = _scene(rng)
         name = f'{seed:02d}{i:04d}.jpg'
         cv2.imwrite(osp.join(root, img_dir, name), img)
-        images.append(
-            dict(id=i + 1, file_name=name, height=IMG, width=IMG))
+        images.append(dict(id=i + 1, file_name=name, height=IMG, width=IMG))
         for label, m in objs:
             rle = mask_utils.encode(np.asfortranarray(m.astype(np.uint8)))
             rle['counts'] = rle['counts'].decode('ascii')
@@ -108,21 +107,39 @@ CITYSCAPES_CLASSES = ('person', 'rider', 'car', 'truck', 'bus', 'train',
 
 def make_coco(root: str, n_train: int = 4, n_val: int = 2) -> str:
     cats = [dict(id=i + 1, name=c) for i, c in enumerate(COCO_CLASSES)]
-    _write_instances(root, 'annotations/instances_train2017.json',
-                     'train2017', n_train, cats, seed=1)
-    _write_instances(root, 'annotations/instances_val2017.json', 'val2017',
-                     n_val, cats, seed=2)
+    _write_instances(
+        root,
+        'annotations/instances_train2017.json',
+        'train2017',
+        n_train,
+        cats,
+        seed=1)
+    _write_instances(
+        root,
+        'annotations/instances_val2017.json',
+        'val2017',
+        n_val,
+        cats,
+        seed=2)
     return root
 
 
 def make_cityscapes(root: str, n_train: int = 4, n_val: int = 2) -> str:
     cats = [dict(id=24 + i, name=c) for i, c in enumerate(CITYSCAPES_CLASSES)]
     _write_instances(
-        root, 'annotations/instancesonly_filtered_gtFine_train.json',
-        'leftImg8bit/train', n_train, cats, seed=3)
-    _write_instances(root,
-                     'annotations/instancesonly_filtered_gtFine_val.json',
-                     'leftImg8bit/val', n_val, cats, seed=4)
+        root,
+        'annotations/instancesonly_filtered_gtFine_train.json',
+        'leftImg8bit/train',
+        n_train,
+        cats,
+        seed=3)
+    _write_instances(
+        root,
+        'annotations/instancesonly_filtered_gtFine_val.json',
+        'leftImg8bit/val',
+        n_val,
+        cats,
+        seed=4)
     return root
 
 
@@ -155,7 +172,9 @@ def make_ade20k(root: str, n_train: int = 4, n_val: int = 2) -> str:
     return root
 
 
-def make_voc(root: str, n_train: int = 2, n_aug: int = 2,
+def make_voc(root: str,
+             n_train: int = 2,
+             n_aug: int = 2,
              n_val: int = 2) -> str:
     rng = np.random.default_rng(6)
     for d in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
@@ -174,8 +193,9 @@ def make_voc(root: str, n_train: int = 2, n_aug: int = 2,
             names.append(name)
         lists[split] = names
     for split, names in lists.items():
-        with open(osp.join(root, 'ImageSets/Segmentation', split + '.txt'),
-                  'w') as f:
+        with open(
+                osp.join(root, 'ImageSets/Segmentation', split + '.txt'),
+                'w') as f:
             f.write('\n'.join(names) + '\n')
     return root
 
@@ -212,22 +232,38 @@ def write_coco_keypoints(root, split, num_images, seed):
         x0, y0, bw, bh = 10., 8., 48., 72.
         kpts = []
         for _ in range(17):
-            kpts += [float(x0 + rng.uniform(2, bw - 2)),
-                     float(y0 + rng.uniform(2, bh - 2)), 2]
-        anns.append(dict(id=i + 1, image_id=i + 1, category_id=1,
-                         bbox=[x0, y0, bw, bh], area=bw * bh, iscrowd=0,
-                         num_keypoints=17, keypoints=kpts))
-    names = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
-             'left_shoulder', 'right_shoulder', 'left_elbow',
-             'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-             'right_hip', 'left_knee', 'right_knee', 'left_ankle',
-             'right_ankle']
-    cats = [dict(id=1, name='person', supercategory='person',
-                 keypoints=names, skeleton=[[16, 14], [14, 12]])]
+            kpts += [
+                float(x0 + rng.uniform(2, bw - 2)),
+                float(y0 + rng.uniform(2, bh - 2)), 2
+            ]
+        anns.append(
+            dict(
+                id=i + 1,
+                image_id=i + 1,
+                category_id=1,
+                bbox=[x0, y0, bw, bh],
+                area=bw * bh,
+                iscrowd=0,
+                num_keypoints=17,
+                keypoints=kpts))
+    names = [
+        'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+        'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
+        'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+        'right_knee', 'left_ankle', 'right_ankle'
+    ]
+    cats = [
+        dict(
+            id=1,
+            name='person',
+            supercategory='person',
+            keypoints=names,
+            skeleton=[[16, 14], [14, 12]])
+    ]
     ann_file = root / 'annotations' / f'person_keypoints_{split}.json'
     ann_file.parent.mkdir(exist_ok=True)
-    ann_file.write_text(json.dumps(dict(images=images, annotations=anns,
-                                        categories=cats)))
+    ann_file.write_text(
+        json.dumps(dict(images=images, annotations=anns, categories=cats)))
     return str(ann_file)
 
 

@@ -47,6 +47,7 @@ def dense_eq3_loss(q, z, w, queries, keys, tau):
         keys: per image, the list of key cells in the softmax.
         tau: temperature.
     """
+
     def cos(a, b):
         return float(np.dot(a, b) / np.linalg.norm(a) / np.linalg.norm(b))
 

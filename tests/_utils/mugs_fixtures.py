@@ -82,9 +82,7 @@ def random_crops(batch: int = 4,
                  ) -> List[torch.Tensor]:
     """Normalised crops: 2 teacher globals, 2 student globals, locals."""
     sizes = [global_size] * 4 + [local_size] * num_local
-    return [
-        torch.randn(batch, 3, s, s, generator=generator) for s in sizes
-    ]
+    return [torch.randn(batch, 3, s, s, generator=generator) for s in sizes]
 
 
 def silence_init_logs() -> None:

@@ -51,14 +51,17 @@ class ScaleoutRecordHook(Hook):
 
     priority = 'VERY_LOW'
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         geometry = []
         for ds in data_batch.get('data_samples', []):
             geometry.append([
-                ds.get(k).tolist() if isinstance(ds.get(k), torch.Tensor)
-                else repr(ds.get(k)) for k in ('view_boxes', 'view_flips')
-                if k in ds
+                ds.get(k).tolist()
+                if isinstance(ds.get(k), torch.Tensor) else repr(ds.get(k))
+                for k in ('view_boxes', 'view_flips') if k in ds
             ])
         rec = dict(
             iter=runner.iter + 1,
@@ -68,8 +71,7 @@ class ScaleoutRecordHook(Hook):
                 k: float(v).hex()
                 for k, v in sorted(outputs.items()) if 'loss' in k
             })
-        rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID',
-                                                         0)))
+        rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0)))
         path = osp.join(runner.work_dir, f'record_rank{rank}.jsonl')
         with open(path, 'a') as f:
             f.write(json.dumps(rec) + '\n')
@@ -88,13 +90,20 @@ DEMOS = dict(
     mocov3='configs/mocov3/mocov3_vit-tiny-p8_demo.py')
 
 
-def tiny_cfg(algo: str = 'mgc', num_samples: int = 8, batch_size: int = 4,
+def tiny_cfg(algo: str = 'mgc',
+             num_samples: int = 8,
+             batch_size: int = 4,
              max_iters: Optional[int] = None,
-             max_epochs: Optional[int] = None, ckpt_interval: int = 1,
-             by_epoch: bool = False, num_workers: int = 0,
-             persistent_workers: bool = False, seeded: bool = True,
-             rng_hook: bool = True, record: bool = True,
-             seed: int = 0, deterministic: bool = False) -> Config:
+             max_epochs: Optional[int] = None,
+             ckpt_interval: int = 1,
+             by_epoch: bool = False,
+             num_workers: int = 0,
+             persistent_workers: bool = False,
+             seeded: bool = True,
+             rng_hook: bool = True,
+             record: bool = True,
+             seed: int = 0,
+             deterministic: bool = False) -> Config:
     """A demo config shrunk for tests (tiny data, batch, schedule).
 
     ``seeded`` wraps the data in the per-sample seeded sampler/dataset;
@@ -114,19 +123,24 @@ def tiny_cfg(algo: str = 'mgc', num_samples: int = 8, batch_size: int = 4,
         cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
         length = max_iters
     else:
-        cfg.train_cfg = dict(type='EpochBasedTrainLoop',
-                             max_epochs=max_epochs)
+        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
         length = max_epochs
     cfg.param_scheduler = [
-        dict(type='CosineAnnealingLR', T_max=length, eta_min=1e-5,
-             by_epoch=max_iters is None)
+        dict(
+            type='CosineAnnealingLR',
+            T_max=length,
+            eta_min=1e-5,
+            by_epoch=max_iters is None)
     ]
     cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=ckpt_interval, by_epoch=by_epoch,
+        type='CheckpointHook',
+        interval=ckpt_interval,
+        by_epoch=by_epoch,
         max_keep_ckpts=-1)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    hooks = [h for h in cfg.get('custom_hooks', [])
-             if h['type'] != 'RNGStateHook']
+    hooks = [
+        h for h in cfg.get('custom_hooks', []) if h['type'] != 'RNGStateHook'
+    ]
     if rng_hook:
         hooks.append(dict(type='RNGStateHook'))
     if record:
@@ -136,8 +150,8 @@ def tiny_cfg(algo: str = 'mgc', num_samples: int = 8, batch_size: int = 4,
     if record and 'tests._utils.scaleout' not in imports:
         imports.append('tests._utils.scaleout')
     cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
-    cfg.randomness = dict(seed=seed, diff_rank_seed=True,
-                          deterministic=deterministic)
+    cfg.randomness = dict(
+        seed=seed, diff_rank_seed=True, deterministic=deterministic)
     cfg.log_processor = dict(window_size=1)
     return cfg
 
@@ -162,12 +176,19 @@ def run_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
-def run(cmd: List[str], cwd: str = REPO_ROOT, env: Optional[dict] = None,
+def run(cmd: List[str],
+        cwd: str = REPO_ROOT,
+        env: Optional[dict] = None,
         timeout: int = 300) -> subprocess.CompletedProcess:
     """Run a command; fail with its output when it exits non-zero."""
-    proc = subprocess.run(cmd, cwd=cwd, env=env or run_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env or run_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}:\n'
                              f'{proc.stdout[-6000:]}')
@@ -176,8 +197,11 @@ def run(cmd: List[str], cwd: str = REPO_ROOT, env: Optional[dict] = None,
 
 def train(cfg_path: str, work_dir: str, *args: str) -> str:
     """``python tools/train.py cfg --work-dir work_dir args...``."""
-    return run([PYTHON, osp.join(REPO_ROOT, 'tools/train.py'), cfg_path,
-                '--work-dir', work_dir, *args]).stdout
+    return run([
+        PYTHON,
+        osp.join(REPO_ROOT, 'tools/train.py'), cfg_path, '--work-dir',
+        work_dir, *args
+    ]).stdout
 
 
 def load_ckpt(path: str) -> dict:

@@ -1,7 +1,8 @@
 """A tiny ``mmpretrain.VisionTransformer`` architecture for tests."""
 
 
-def tiny_vit_arch(embed_dims: int = 64, num_layers: int = 2,
+def tiny_vit_arch(embed_dims: int = 64,
+                  num_layers: int = 2,
                   num_heads: int = 4) -> dict:
     """An mmpretrain ViT arch dict for tests (2 layers, 64 wide)."""
     return dict(

@@ -56,8 +56,9 @@ def test_load_state_dict_strict(trained):
     key = 'teacher.module.1.projectors.0.0.weight'
     assert not torch.equal(model.state_dict()[key], trained[key])
     old = to_old_names(trained)
-    assert sum(k.startswith('momentum_encoder.') for k in old) == sum(
-        k.startswith('teacher.') for k in trained) > 0
+    assert sum(k.startswith('momentum_encoder.')
+               for k in old) == sum(k.startswith('teacher.')
+                                    for k in trained) > 0
     model.load_state_dict(old, strict=True)
     assert_loaded(model, trained)
     assert 'momentum_encoder.module.0.cls_token' in old  # caller's dict kept
@@ -96,8 +97,11 @@ def test_new_names_and_both_names(trained):
 def test_rename_state_dict_keys():
     sd = OrderedDict([('backbone.w', 1), ('momentum_encoder.module.0.w', 2),
                       ('momentum_encoder.module.1.b', 3), ('head.b', 4)])
-    sd._metadata = OrderedDict([('', {}), ('momentum_encoder', {'v': 1}),
-                                ('momentum_encoder.module.0', {'v': 2})])
+    sd._metadata = OrderedDict([('', {}), ('momentum_encoder', {
+        'v': 1
+    }), ('momentum_encoder.module.0', {
+        'v': 2
+    })])
     done = rename_state_dict_keys(sd, MGC_KEY_RENAMES)
     assert done == [('momentum_encoder.module.0.w', 'teacher.module.0.w'),
                     ('momentum_encoder.module.1.b', 'teacher.module.1.b')]
@@ -117,14 +121,25 @@ def test_rename_state_dict_keys():
 
 
 def test_registered_model_has_the_hook():
-    model = MODELS.build(dict(
-        type='MGC', granularities=(1, 2), num_samples=(1, 1),
-        backbone=dict(type='MoCoV3ViT', arch='deit-tiny', img_size=32,
-                      patch_size=4, out_type='featmap'),
-        neck=dict(type='MGCProjectionNeck', in_channels=192,
-                  hid_channels=16, out_channels=8),
-        head=dict(type='MGCHead', in_channels=8, hid_channels=16,
-                  out_channels=8)))
+    model = MODELS.build(
+        dict(
+            type='MGC',
+            granularities=(1, 2),
+            num_samples=(1, 1),
+            backbone=dict(
+                type='MoCoV3ViT',
+                arch='deit-tiny',
+                img_size=32,
+                patch_size=4,
+                out_type='featmap'),
+            neck=dict(
+                type='MGCProjectionNeck',
+                in_channels=192,
+                hid_channels=16,
+                out_channels=8),
+            head=dict(
+                type='MGCHead', in_channels=8, hid_channels=16,
+                out_channels=8)))
     assert not hasattr(model, 'momentum_encoder')
     assert model.neck.num_branches == model.head.num_branches == 2
     sd = to_old_names(model.state_dict())

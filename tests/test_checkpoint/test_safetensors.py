@@ -71,8 +71,16 @@ def exports(tmp_path_factory):
     full = {f'backbone.{k}': v for k, v in sd.items()}
     full['neck.weight'] = torch.ones(3)
     src = root / 'iter_10.pth'
-    torch.save({'meta': {'cfg': CFG_TEXT, 'epoch': 1, 'iter': 10},
-                'state_dict': full, 'message_hub': {}}, src)
+    torch.save(
+        {
+            'meta': {
+                'cfg': CFG_TEXT,
+                'epoch': 1,
+                'iter': 10
+            },
+            'state_dict': full,
+            'message_hub': {}
+        }, src)
     out = {}
     for ext in ('pth', 'safetensors'):
         dst = root / f'backbone.{ext}'
@@ -123,15 +131,16 @@ def test_safetensors_loads_strictly_into_downstream(config, exports):
     opts = _options(config)
     values = {}
     for ext, path in files.items():
-        code, msg = check_tool.check(osp.join(REPO_ROOT, config), path,
-                                     opts)
+        code, msg = check_tool.check(osp.join(REPO_ROOT, config), path, opts)
         assert code == 0, msg
         assert '54 tensors loaded' in msg and 'values verified' in msg
         vit = StrictPretrainedViT(
-            arch=tiny_vit_arch(64, 4, HEADS), img_size=64, patch_size=16,
-            out_indices=(3, ), init_cfg=dict(type='Pretrained',
-                                             checkpoint=path,
-                                             prefix='backbone.'))
+            arch=tiny_vit_arch(64, 4, HEADS),
+            img_size=64,
+            patch_size=16,
+            out_indices=(3, ),
+            init_cfg=dict(
+                type='Pretrained', checkpoint=path, prefix='backbone.'))
         vit.init_weights()
         values[ext] = vit.state_dict()
     for k, v in values['pth'].items():
@@ -150,11 +159,13 @@ def test_head_count_mismatch_refused_and_override(ext, exports):
     assert f'{HEADS} attention heads' in msg and 'has 2' in msg
     assert f'--cfg-options model.backbone.arch.num_heads={HEADS}' in msg
     vit = StrictPretrainedViT(
-        arch=tiny_vit_arch(64, 4, 2), img_size=64, patch_size=16,
-        init_cfg=dict(type='Pretrained', checkpoint=path,
-                      prefix='backbone.'))
-    with pytest.raises(HeadCountError, match=r'model\.backbone\.arch\.'
-                       rf'num_heads={HEADS}'):
+        arch=tiny_vit_arch(64, 4, 2),
+        img_size=64,
+        patch_size=16,
+        init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    with pytest.raises(
+            HeadCountError, match=r'model\.backbone\.arch\.'
+            rf'num_heads={HEADS}'):
         vit.init_weights()
     # the override named in the message fixes it
     opts = _options(FPN_ADE, 2)
@@ -167,11 +178,15 @@ def test_mgc_release_records_eight_heads(tmp_path):
     """The MGC authors' files record 8 heads: a 6-head config is refused
     and ``model.backbone.arch.num_heads=8`` makes it load."""
     import timm
-    model = timm.create_model('vit_small_patch16_224', pretrained=False,
-                              num_classes=0, embed_dim=64, depth=4,
-                              num_heads=8, img_size=64)
-    sd = {f'module.base_encoder.{k}': v
-          for k, v in model.state_dict().items()}
+    model = timm.create_model(
+        'vit_small_patch16_224',
+        pretrained=False,
+        num_classes=0,
+        embed_dim=64,
+        depth=4,
+        num_heads=8,
+        img_size=64)
+    sd = {f'module.base_encoder.{k}': v for k, v in model.state_dict().items()}
     src = tmp_path / 'mgc_release.pth'
     torch.save({'state_dict': sd, 'epoch': 800, 'arch': 'vit_small'}, src)
     dst = tmp_path / 'mgc.safetensors'
@@ -187,7 +202,9 @@ def test_mgc_release_records_eight_heads(tmp_path):
     code, msg = check_tool.check(config, str(dst), opts)
     assert code == 0, msg
     # --num-heads overrides the recorded count
-    assert convert_tool.main([str(src), str(tmp_path / 'six.pth'),
-                              '--format', 'mgc', '--num-heads', '4']) == 0
-    assert load_checkpoint_file(str(tmp_path / 'six.pth'))['meta'][
-        'num_heads'] == 4
+    assert convert_tool.main([
+        str(src),
+        str(tmp_path / 'six.pth'), '--format', 'mgc', '--num-heads', '4'
+    ]) == 0
+    assert load_checkpoint_file(str(tmp_path /
+                                    'six.pth'))['meta']['num_heads'] == 4

@@ -25,12 +25,15 @@ from tests._utils.tiny_vit import tiny_vit_arch
 PYTHON = sys.executable
 LAYOUTS = ('flat', 'mmengine', 'timm')
 DEMO = osp.join(REPO_ROOT, 'configs/mgc/mgc_demo.py')
-KNN_CFG = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/classification/'
-                   'vit-small-p16_knn-k20-t0.05_in1k.py')
-FPN_ADE = osp.join(REPO_ROOT, 'configs/mgc/benchmarks/mmsegmentation/'
-                   'fpn_vit-small-p16_4xb4-40k_ade20k-512x512.py')
-DAVIS = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/davis/'
-                 'davis2017_vit-base-p16_label-propagation.py')
+KNN_CFG = osp.join(
+    REPO_ROOT, 'configs/mugs/benchmarks/classification/'
+    'vit-small-p16_knn-k20-t0.05_in1k.py')
+FPN_ADE = osp.join(
+    REPO_ROOT, 'configs/mgc/benchmarks/mmsegmentation/'
+    'fpn_vit-small-p16_4xb4-40k_ade20k-512x512.py')
+DAVIS = osp.join(
+    REPO_ROOT, 'configs/mugs/benchmarks/davis/'
+    'davis2017_vit-base-p16_label-propagation.py')
 
 
 class _Payload:
@@ -64,8 +67,13 @@ def write_evil(path: str, layout: str, marker: str) -> str:
     if layout == 'flat':
         obj = dict(_tiny_vit_sd('backbone.'), extra=payload)
     elif layout == 'mmengine':
-        obj = {'state_dict': _tiny_vit_sd('backbone.'),
-               'meta': {'cfg': 'model = dict()', 'note': payload}}
+        obj = {
+            'state_dict': _tiny_vit_sd('backbone.'),
+            'meta': {
+                'cfg': 'model = dict()',
+                'note': payload
+            }
+        }
     else:
         obj = {'model': _tiny_vit_sd(), 'args': payload}
     torch.save(obj, path)
@@ -83,8 +91,8 @@ def _untrusted(monkeypatch):
 @pytest.fixture(params=LAYOUTS)
 def evil(request, tmp_path):
     marker = str(tmp_path / 'PWNED')
-    path = write_evil(str(tmp_path / f'evil_{request.param}.pth'),
-                      request.param, marker)
+    path = write_evil(
+        str(tmp_path / f'evil_{request.param}.pth'), request.param, marker)
     return path, marker
 
 
@@ -132,9 +140,11 @@ def test_own_state_types_load_and_nothing_else_is_allowed(tmp_path):
     for i in range(3):
         hub.update_scalar('train/loss', float(i) * 0.5)
     hub.update_info('eta', np.float64(12.5))
-    obj = dict(rng_states=[get_rng_state()], message_hub=hub.state_dict(),
-               args=argparse.Namespace(arch='vit_small', lr=0.1),
-               state_dict={'w': torch.ones(2)})
+    obj = dict(
+        rng_states=[get_rng_state()],
+        message_hub=hub.state_dict(),
+        args=argparse.Namespace(arch='vit_small', lr=0.1),
+        state_dict={'w': torch.ones(2)})
     path = str(tmp_path / 'own.pth')
     torch.save(obj, path)
     assert find_unsafe_globals(path) == []
@@ -150,9 +160,9 @@ def test_own_state_types_load_and_nothing_else_is_allowed(tmp_path):
     assert back['message_hub']['runtime_info']['eta'] == 12.5
     assert back['args'].arch == 'vit_small'
     # the allow-list is exactly these families, nothing generic
-    assert not any(n.startswith(('os.', 'posix.', 'subprocess.', 'builtins.'
-                                 'eval', 'builtins.exec'))
-                   for n in ALLOWED_GLOBALS)
+    assert not any(
+        n.startswith(('os.', 'posix.', 'subprocess.', 'builtins.'
+                      'eval', 'builtins.exec')) for n in ALLOWED_GLOBALS)
 
 
 def test_getattr_is_only_for_history_buffer(tmp_path):
@@ -161,6 +171,7 @@ def test_getattr_is_only_for_history_buffer(tmp_path):
     import pickle
 
     class _Getattr:
+
         def __reduce__(self):
             return (getattr, (argparse.Namespace, '__init__'))
 
@@ -172,14 +183,26 @@ def test_getattr_is_only_for_history_buffer(tmp_path):
 
 def test_hash_suffix_verified(tmp_path):
     publish = _tool('tools/model_converters/publish_model.py')
-    sd = {'backbone.w': torch.ones(3),
-          'momentum_encoder.module.w': torch.ones(3)}
+    sd = {
+        'backbone.w': torch.ones(3),
+        'momentum_encoder.module.w': torch.ones(3)
+    }
     src = tmp_path / 'iter_4.pth'
-    torch.save({'state_dict': sd, 'meta': {'iter': 4},
-                'optimizer': {'state': {}, 'param_groups': []},
-                'message_hub': {}}, src)
-    assert publish.main([str(src), str(tmp_path / 'pub' / 'model.pth'),
-                         '--strip-teacher']) == 0
+    torch.save(
+        {
+            'state_dict': sd,
+            'meta': {
+                'iter': 4
+            },
+            'optimizer': {
+                'state': {},
+                'param_groups': []
+            },
+            'message_hub': {}
+        }, src)
+    assert publish.main(
+        [str(src),
+         str(tmp_path / 'pub' / 'model.pth'), '--strip-teacher']) == 0
     (final, ) = os.listdir(tmp_path / 'pub')
     final = str(tmp_path / 'pub' / final)
     suffix = hash_suffix(final)
@@ -203,14 +226,16 @@ def test_hash_suffix_verified(tmp_path):
     with pytest.raises(CheckpointHashError, match=suffix):
         load_checkpoint_file(final)
     # keep the optimiser on request; no teacher to strip is an error
-    assert publish.main([str(src), str(tmp_path / 'k' / 'm.pth'),
-                         '--keep-optimizer']) == 0
+    assert publish.main(
+        [str(src), str(tmp_path / 'k' / 'm.pth'), '--keep-optimizer']) == 0
     (kept, ) = os.listdir(tmp_path / 'k')
     assert 'optimizer' in load_checkpoint_file(str(tmp_path / 'k' / kept))
-    torch.save({'state_dict': {'backbone.w': torch.ones(1)}},
-               tmp_path / 'nt.pth')
-    assert publish.main([str(tmp_path / 'nt.pth'), str(tmp_path / 'x.pth'),
-                         '--strip-teacher']) == 1
+    torch.save({'state_dict': {
+        'backbone.w': torch.ones(1)
+    }}, tmp_path / 'nt.pth')
+    assert publish.main(
+        [str(tmp_path / 'nt.pth'),
+         str(tmp_path / 'x.pth'), '--strip-teacher']) == 1
 
 
 # ------------------------------------------------------- every entry point
@@ -241,8 +266,8 @@ def _entry(name, path, tmp, capsys):
     if name.startswith('convert_official'):
         code, err = _run_cli(
             'tools/model_converters/convert_official.py',
-            [path, str(tmp / 'o.pth'), '--format', name.split(':')[1]],
-            capsys)
+            [path, str(tmp / 'o.pth'), '--format',
+             name.split(':')[1]], capsys)
         assert code == 1
         return err
     if name == 'extract_backbone':
@@ -256,8 +281,8 @@ def _entry(name, path, tmp, capsys):
         assert code == 1
         return err
     if name == 'check_transfer':
-        code, err = _run_cli('tools/misc/check_transfer.py',
-                             [FPN_ADE, path], capsys)
+        code, err = _run_cli('tools/misc/check_transfer.py', [FPN_ADE, path],
+                             capsys)
         assert code == 1
         return err
     with pytest.raises(UntrustedCheckpointError) as exc:
@@ -269,8 +294,10 @@ def _entry(name, path, tmp, capsys):
             tool.main([DEMO, path, '--out', str(tmp / 'a.png')])
         elif name == 'demo_report':
             tool = _tool('tools/analysis/demo_report.py')
-            tool.main([DEMO, path, '--work-dir', str(tmp), '--num-train',
-                       '20', '--num-test', '10'])
+            tool.main([
+                DEMO, path, '--work-dir',
+                str(tmp), '--num-train', '20', '--num-test', '10'
+            ])
         elif name == 'davis':
             from mmmgc.evaluation import build_davis_backbone
             build_davis_backbone(_tiny_cfg(DAVIS, None), path)
@@ -280,16 +307,20 @@ def _entry(name, path, tmp, capsys):
         elif name == 'init_cfg_pretrained':
             from mmpretrain.models import VisionTransformer
             vit = VisionTransformer(
-                arch=tiny_vit_arch(), img_size=32, patch_size=8,
-                init_cfg=dict(type='Pretrained', checkpoint=path,
-                              prefix='backbone.'))
+                arch=tiny_vit_arch(),
+                img_size=32,
+                patch_size=8,
+                init_cfg=dict(
+                    type='Pretrained', checkpoint=path, prefix='backbone.'))
             vit.init_weights()
         elif name == 'strict_pretrained_vit':
             from mmmgc.models.backbones import StrictPretrainedViT
             vit = StrictPretrainedViT(
-                arch=tiny_vit_arch(), img_size=32, patch_size=8,
-                init_cfg=dict(type='Pretrained', checkpoint=path,
-                              prefix='backbone.'))
+                arch=tiny_vit_arch(),
+                img_size=32,
+                patch_size=8,
+                init_cfg=dict(
+                    type='Pretrained', checkpoint=path, prefix='backbone.'))
             vit.init_weights()
         elif name == 'knn_items_backbone':
             from mmengine.config import Config
@@ -303,11 +334,12 @@ def _entry(name, path, tmp, capsys):
     return str(exc.value)
 
 
-ENTRIES = ['convert_official:mgc', 'convert_official:mugs',
-           'convert_official:timm', 'extract_backbone', 'publish_model',
-           'check_transfer', 'knn_dataset', 'knn_items_backbone',
-           'vis_attention', 'demo_report', 'davis', 'load_from',
-           'init_cfg_pretrained', 'strict_pretrained_vit']
+ENTRIES = [
+    'convert_official:mgc', 'convert_official:mugs', 'convert_official:timm',
+    'extract_backbone', 'publish_model', 'check_transfer', 'knn_dataset',
+    'knn_items_backbone', 'vis_attention', 'demo_report', 'davis', 'load_from',
+    'init_cfg_pretrained', 'strict_pretrained_vit'
+]
 
 
 @pytest.mark.parametrize('entry', ENTRIES)
@@ -318,14 +350,21 @@ def test_every_entry_point_refuses(entry, evil, tmp_path, capsys):
 
 
 def _subprocess(args, tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join([REPO_ROOT,
-                                           os.environ.get('PYTHONPATH',
-                                                          '')]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHONPATH=os.pathsep.join(
+            [REPO_ROOT, os.environ.get('PYTHONPATH', '')]))
     env.pop(TRUST_ENV, None)
-    return subprocess.run([PYTHON] + args, cwd=str(tmp_path), env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [PYTHON] + args,
+        cwd=str(tmp_path),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300)
 
 
 def _runner_cfg(tmp_path):
@@ -369,11 +408,15 @@ def test_runner_tools_refuse(tool, tmp_path):
     path = write_evil(str(tmp_path / 'evil.pth'), 'mmengine', marker)
     cfg = _runner_cfg(tmp_path)
     if tool == 'train_resume':
-        args = [osp.join(REPO_ROOT, 'tools/train.py'), cfg, '--work-dir',
-                str(tmp_path / 'w'), '--resume', path]
+        args = [
+            osp.join(REPO_ROOT, 'tools/train.py'), cfg, '--work-dir',
+            str(tmp_path / 'w'), '--resume', path
+        ]
     else:
-        args = [osp.join(REPO_ROOT, 'tools/test.py'), cfg, path, '--work-dir',
-                str(tmp_path / 'w')]
+        args = [
+            osp.join(REPO_ROOT, 'tools/test.py'), cfg, path, '--work-dir',
+            str(tmp_path / 'w')
+        ]
     proc = _subprocess(args, tmp_path)
     assert proc.returncode != 0
     assert 'UntrustedCheckpointError' in proc.stdout, proc.stdout[-3000:]

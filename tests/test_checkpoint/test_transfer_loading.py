@@ -93,8 +93,9 @@ def test_strict_vit_raises_naming_keys(tmp_path, defect):
         vit.init_weights()
     if defect != 'missing':
         # nothing was half-loaded
-        assert all(torch.equal(vit.state_dict()[k], before[k])
-                   for k in ('patch_embed.projection.weight', ))
+        assert all(
+            torch.equal(vit.state_dict()[k], before[k])
+            for k in ('patch_embed.projection.weight', ))
 
 
 def test_strict_vit_allowed_missing_and_pos_embed_resize(tmp_path):
@@ -102,10 +103,12 @@ def test_strict_vit_allowed_missing_and_pos_embed_resize(tmp_path):
     path = str(tmp_path / 'c.pth')
     torch.save(backbone_checkpoint(sd, dict(source_file='t')), path)
     vit = StrictPretrainedViT(
-        arch=tiny_vit_arch(64, 4), img_size=64, patch_size=16,
-        out_type='avg_featmap', allowed_missing_keys=['ln2.*'],
-        init_cfg=dict(type='Pretrained', checkpoint=path,
-                      prefix='backbone.'))
+        arch=tiny_vit_arch(64, 4),
+        img_size=64,
+        patch_size=16,
+        out_type='avg_featmap',
+        allowed_missing_keys=['ln2.*'],
+        init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
     vit.init_weights()
     rep = vit.pretrained_report
     assert sorted(rep.allowed_missing) == ['ln2.bias', 'ln2.weight']
@@ -113,7 +116,9 @@ def test_strict_vit_allowed_missing_and_pos_embed_resize(tmp_path):
     assert vit.pos_embed.shape == (1, 17, 64)
     with pytest.raises(ValueError, match="unknown key.*'revise_keys'"):
         _vit(path).__class__(
-            arch=tiny_vit_arch(64, 4), img_size=64, patch_size=16,
+            arch=tiny_vit_arch(64, 4),
+            img_size=64,
+            patch_size=16,
             init_cfg=dict(type='Pretrained', checkpoint=path,
                           revise_keys=[])).init_weights()
 
@@ -132,10 +137,12 @@ def test_norm_all_taps_and_repeated_taps():
     # std = weight 2.0
     for o in outs:
         tok = o.permute(0, 2, 3, 1)
-        assert torch.allclose(tok.mean(-1), torch.full_like(
-            tok.mean(-1), 0.5), atol=1e-4)
-        assert torch.allclose(tok.std(-1, unbiased=False),
-                              torch.full_like(tok.mean(-1), 2.0), atol=1e-3)
+        assert torch.allclose(
+            tok.mean(-1), torch.full_like(tok.mean(-1), 0.5), atol=1e-4)
+        assert torch.allclose(
+            tok.std(-1, unbiased=False),
+            torch.full_like(tok.mean(-1), 2.0),
+            atol=1e-3)
     plain = _vit(out_indices=(0, 3))
     plain.load_state_dict(vit.state_dict())
     plain.eval()
@@ -155,12 +162,12 @@ def test_pyramid_neck_strides_and_ops():
     assert sizes == [(16, 24), (8, 12), (4, 6), (2, 3)]
     assert all(o.shape[1] == 8 for o in outs)
     names = [type(m).__name__ for m in neck.branches[0]]
-    assert names == ['ConvTranspose2d', 'BatchNorm2d', 'GELU',
-                     'ConvTranspose2d']
+    assert names == [
+        'ConvTranspose2d', 'BatchNorm2d', 'GELU', 'ConvTranspose2d'
+    ]
     bare = ViTPyramidNeck(in_channels=8)
     assert torch.equal(bare(x)[2], x[2])  # identity at stride 16
-    assert torch.equal(bare(x)[3],
-                       torch.nn.functional.max_pool2d(x[3], 2))
+    assert torch.equal(bare(x)[3], torch.nn.functional.max_pool2d(x[3], 2))
     with pytest.raises(ValueError, match='4 taps but has 2'):
         ViTPyramidNeck(in_channels=8, scale_factors=(2, 1))(x)
     with pytest.raises(ValueError, match='got 3'):
@@ -173,8 +180,7 @@ def _tiny(config, ckpt):
 
 
 @pytest.mark.parametrize('config', [MASK_RCNN, FPN_ADE])
-def test_check_transfer_ok_and_mismatch(config, tmp_path,
-                                        tiny_backbone_ckpt):
+def test_check_transfer_ok_and_mismatch(config, tmp_path, tiny_backbone_ckpt):
     opts = _tiny_options(config)
     code, msg = check_tool.check(config, tiny_backbone_ckpt, opts)
     assert code == 0, msg
@@ -189,8 +195,8 @@ def test_check_transfer_ok_and_mismatch(config, tmp_path,
         in msg
 
 
-def test_check_transfer_refuses_non_strict_backbone(
-        tmp_path, tiny_backbone_ckpt):
+def test_check_transfer_refuses_non_strict_backbone(tmp_path,
+                                                    tiny_backbone_ckpt):
     """mmpretrain's own VisionTransformer only LOGS a mismatch: refused."""
     cfg = tmp_path / 'plain_vit.py'
     cfg.write_text(
@@ -202,8 +208,8 @@ def test_check_transfer_refuses_non_strict_backbone(
         "    init_cfg=dict(type='Pretrained', checkpoint='x',\n"
         "                  prefix='backbone.')))\n")
     opts = _tiny_options(MASK_RCNN)
-    code, msg = check_tool.check(str(cfg), tiny_backbone_ckpt,
-                                 {'model.neck': opts['model.neck']})
+    code, msg = check_tool.check(
+        str(cfg), tiny_backbone_ckpt, {'model.neck': opts['model.neck']})
     assert code == 2 and 'NON-strictly' in msg
 
 
@@ -248,8 +254,7 @@ def test_layer_decay_inside_detector_and_segmentor(config, rate,
     assert by_name['backbone.ln1.weight']['weight_decay'] == 0.
     assert by_name['backbone.pos_embed']['weight_decay'] == 0.
     head = [k for k in by_name if not k.startswith('backbone.')]
-    assert head and all(by_name[k]['lr'] == pytest.approx(base)
-                        for k in head)
+    assert head and all(by_name[k]['lr'] == pytest.approx(base) for k in head)
     assert by_name['backbone.layers.0.attn.qkv.weight'][
         'weight_decay'] == pytest.approx(0.05)
     # as the authors' layer-decay constructor: no decay on any 1-D tensor
@@ -269,22 +274,36 @@ def test_layer_decay_and_strict_backbone_in_mmpose(tiny_backbone_ckpt):
         type='TopdownPoseEstimator',
         backbone=dict(
             type='mmpretrain.StrictPretrainedViT',
-            arch=tiny_vit_arch(64, 4), img_size=(64, 48), patch_size=16,
-            out_type='featmap', with_cls_token=False,
-            init_cfg=dict(type='Pretrained', checkpoint=tiny_backbone_ckpt,
-                          prefix='backbone.')),
-        head=dict(type='HeatmapHead', in_channels=64, out_channels=17,
-                  deconv_out_channels=(32, ), deconv_kernel_sizes=(4, ),
-                  loss=dict(type='KeypointMSELoss', use_target_weight=True),
-                  decoder=dict(type='UDPHeatmap', input_size=(48, 64),
-                               heatmap_size=(12, 16), sigma=2)))
+            arch=tiny_vit_arch(64, 4),
+            img_size=(64, 48),
+            patch_size=16,
+            out_type='featmap',
+            with_cls_token=False,
+            init_cfg=dict(
+                type='Pretrained',
+                checkpoint=tiny_backbone_ckpt,
+                prefix='backbone.')),
+        head=dict(
+            type='HeatmapHead',
+            in_channels=64,
+            out_channels=17,
+            deconv_out_channels=(32, ),
+            deconv_kernel_sizes=(4, ),
+            loss=dict(type='KeypointMSELoss', use_target_weight=True),
+            decoder=dict(
+                type='UDPHeatmap',
+                input_size=(48, 64),
+                heatmap_size=(12, 16),
+                sigma=2)))
     with DefaultScope.overwrite_default_scope('mmpose'):
         model = MODELS.build(cfg)
         model.init_weights()  # 64 px checkpoint -> (64, 48): pos_embed
-        wrapper = build_optim_wrapper(model, dict(
-            optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.1),
-            constructor='mmpretrain.ViTLayerDecayOptimWrapperConstructor',
-            paramwise_cfg=dict(layer_decay_rate=0.75)))
+        wrapper = build_optim_wrapper(
+            model,
+            dict(
+                optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.1),
+                constructor='mmpretrain.ViTLayerDecayOptimWrapperConstructor',
+                paramwise_cfg=dict(layer_decay_rate=0.75)))
     rep = model.backbone.pretrained_report
     assert rep.ok and rep.resized == ['pos_embed (1, 17, 64) -> (1, 12, 64)']
     # no CLS token in ViTPose: the checkpoint's is dropped, by name

@@ -74,8 +74,11 @@ def _load_converted(path: str, **kwargs) -> nn.Module:
     sd = ckpt['state_dict']
     assert all(k.startswith('backbone.') for k in sd)
     vit = mm_vit(**kwargs)
-    vit.load_state_dict({k[len('backbone.'):]: v
-                         for k, v in sd.items()}, strict=True)
+    vit.load_state_dict({
+        k[len('backbone.'):]: v
+        for k, v in sd.items()
+    },
+                        strict=True)
     return vit, ckpt['meta']
 
 
@@ -133,8 +136,8 @@ def test_mmpretrain_to_timm_roundtrip():
 def test_mgc_official_both_branches(tmp_path):
     base, momentum = timm_vit(seed=1), timm_vit(seed=2)
     sd = {}
-    for name, model in (('base_encoder', base),
-                        ('momentum_encoder', momentum)):
+    for name, model in (('base_encoder', base), ('momentum_encoder',
+                                                 momentum)):
         for k, v in model.state_dict().items():
             sd[f'module.{name}.{k}'] = v
     sd['module.projector_1.0.weight'] = torch.zeros(3, 3)
@@ -152,9 +155,10 @@ def test_mgc_official_both_branches(tmp_path):
 
 def test_mugs_official_drops_aggregator(tmp_path):
     teacher, student = timm_vit(seed=4), timm_vit(seed=5)
-    relation = {'relation_blocks.0.norm1.weight': torch.ones(EMBED),
-                'relation_blocks.0.attn.qkv.weight':
-                torch.ones(3 * EMBED, EMBED)}
+    relation = {
+        'relation_blocks.0.norm1.weight': torch.ones(EMBED),
+        'relation_blocks.0.attn.qkv.weight': torch.ones(3 * EMBED, EMBED)
+    }
 
     def branch(model):
         d = {f'backbone.{k}': v for k, v in model.state_dict().items()}
@@ -164,8 +168,14 @@ def test_mugs_official_drops_aggregator(tmp_path):
         return d
 
     src = tmp_path / 'mugs.pth'
-    torch.save({'teacher': branch(teacher), 'student': {
-        f'module.{k}': v for k, v in branch(student).items()}}, src)
+    torch.save(
+        {
+            'teacher': branch(teacher),
+            'student': {
+                f'module.{k}': v
+                for k, v in branch(student).items()
+            }
+        }, src)
     for name, model in (('teacher', teacher), ('student', student)):
         out = convert_tool.convert(str(src), 'mugs', name)
         torch.save(out, tmp_path / f'{name}.pth')
@@ -188,10 +198,14 @@ def test_conversion_refuses_unknown_and_incomplete(tmp_path, capsys):
     with pytest.raises(ViTKeyError, match=r'layers\.1\.ffn\.layers\.1'):
         timm_to_mmpretrain_vit(broken)
     # CLI: non-zero exit with the key named
-    torch.save({'model': {**sd, 'blocks.0.attn.q_norm.weight':
-                          torch.ones(16)}}, tmp_path / 'bad.pth')
-    code = convert_tool.main([str(tmp_path / 'bad.pth'),
-                              str(tmp_path / 'o.pth'), '--format', 'timm'])
+    torch.save(
+        {'model': {
+            **sd, 'blocks.0.attn.q_norm.weight': torch.ones(16)
+        }}, tmp_path / 'bad.pth')
+    code = convert_tool.main([
+        str(tmp_path / 'bad.pth'),
+        str(tmp_path / 'o.pth'), '--format', 'timm'
+    ])
     assert code == 1
     assert 'blocks.0.attn.q_norm.weight' in capsys.readouterr().err
     assert not (tmp_path / 'o.pth').exists()
@@ -213,9 +227,16 @@ class _ToyAlgorithm(nn.Module):
 
 
 def _mmengine_ckpt(path, model, cfg_text="model = dict(type='MGC')\n"):
-    torch.save({'meta': {'cfg': cfg_text, 'epoch': 3, 'iter': 30},
-                'state_dict': model.state_dict(),
-                'message_hub': {}}, path)
+    torch.save(
+        {
+            'meta': {
+                'cfg': cfg_text,
+                'epoch': 3,
+                'iter': 30
+            },
+            'state_dict': model.state_dict(),
+            'message_hub': {}
+        }, path)
 
 
 def test_extract_backbone_online_and_momentum(tmp_path):
@@ -237,8 +258,8 @@ def test_extract_backbone_online_and_momentum(tmp_path):
         vit, _ = _load_converted(str(tmp_path / f'{source}.pth'))
         with torch.no_grad():
             module.eval()
-            torch.testing.assert_close(vit(x)[-1], module(x)[-1],
-                                       atol=1e-6, rtol=0)
+            torch.testing.assert_close(
+                vit(x)[-1], module(x)[-1], atol=1e-6, rtol=0)
 
 
 def test_extract_backbone_fails_loudly(tmp_path):
@@ -250,18 +271,25 @@ def test_extract_backbone_fails_loudly(tmp_path):
     with pytest.raises(KeyError, match=r'layers\.1\.ln2\.bias'):
         extract_tool.extract(str(tmp_path / 'bad.pth'))
     # no backbone at all -> CLI exit 1, keys named
-    torch.save({'meta': {}, 'state_dict': {'neck.weight': torch.ones(1)}},
-               tmp_path / 'nobb.pth')
-    assert extract_tool.main([str(tmp_path / 'nobb.pth'),
-                              str(tmp_path / 'o.pth')]) == 1
+    torch.save({
+        'meta': {},
+        'state_dict': {
+            'neck.weight': torch.ones(1)
+        }
+    }, tmp_path / 'nobb.pth')
+    assert extract_tool.main(
+        [str(tmp_path / 'nobb.pth'),
+         str(tmp_path / 'o.pth')]) == 1
     assert not (tmp_path / 'o.pth').exists()
     # two complete teacher copies: ambiguous unless the prefix is given
     two = dict(sd)
-    two.update({k.replace('teacher.', 'teacher2.'): v
-                for k, v in sd.items() if k.startswith('teacher.')})
+    two.update({
+        k.replace('teacher.', 'teacher2.'): v
+        for k, v in sd.items() if k.startswith('teacher.')
+    })
     torch.save({'meta': {}, 'state_dict': two}, tmp_path / 'two.pth')
     with pytest.raises(KeyError, match='teacher2.module.backbone.'):
         extract_tool.extract(str(tmp_path / 'two.pth'), 'momentum')
-    out = extract_tool.extract(str(tmp_path / 'two.pth'), 'momentum',
-                               'teacher2.module.backbone.')
+    out = extract_tool.extract(
+        str(tmp_path / 'two.pth'), 'momentum', 'teacher2.module.backbone.')
     assert out['meta']['source_prefix'] == 'teacher2.module.backbone.'

@@ -21,9 +21,9 @@ def _uses_mmmgc(cfg) -> bool:
 
     import mmmgc  # noqa: F401
     text = cfg.pretty_text
-    return any(f"'{name}'" in text and
-               MODELS.get(name).__module__.startswith('mmmgc')
-               for name in list(MODELS.module_dict))
+    return any(
+        f"'{name}'" in text and MODELS.get(name).__module__.startswith('mmmgc')
+        for name in list(MODELS.module_dict))
 
 
 @pytest.mark.parametrize(

@@ -31,15 +31,18 @@ def test_mgc_granularity_not_dividing_the_grid_fails_before_build():
     cfg = _demo('mgc')  # 64 px crops, patch 8: an 8 x 8 grid
     check_pretrain_config(cfg)  # the shipped demo is fine
     cfg.model.granularities = (1, 3, 4)
-    with pytest.raises(ValueError,
-                       match=r'model\.granularities=\(1, 3, 4\): \[3\] .*'
-                       r'8 x 8 .*pipeline\[0\]\.size=64.*patch_size=8'):
+    with pytest.raises(
+            ValueError,
+            match=r'model\.granularities=\(1, 3, 4\): \[3\] .*'
+            r'8 x 8 .*pipeline\[0\]\.size=64.*patch_size=8'):
         check_pretrain_config(cfg)
     cfg.model.granularities = (1, 2, 8)  # 8 divides 8: fine
     check_pretrain_config(cfg)
     cfg.train_dataloader.dataset.pipeline[0].size = 68  # grid 8, 4 px left
-    with pytest.raises(ValueError, match=r'size=68 is not a multiple of '
-                       r'model\.backbone\.patch_size=8'):
+    with pytest.raises(
+            ValueError,
+            match=r'size=68 is not a multiple of '
+            r'model\.backbone\.patch_size=8'):
         check_mgc_granularities(cfg)
 
 
@@ -47,13 +50,12 @@ def test_mugs_k_above_the_buffer_fails_at_build():
     pytest.importorskip('mmmgc.models.selfsup.mugs')
     cfg = _demo('mugs')
     cfg.model.num_neighbours = cfg.model.neighbour_buffer_length + 1
-    with pytest.raises(ValueError,
-                       match='num_neighbours.*neighbour_buffer_length'):
+    with pytest.raises(
+            ValueError, match='num_neighbours.*neighbour_buffer_length'):
         _build(cfg.model)
 
 
-@pytest.mark.parametrize('algo,key', [('mgc', 'size'),
-                                      ('mugs', 'local_size'),
+@pytest.mark.parametrize('algo,key', [('mgc', 'size'), ('mugs', 'local_size'),
                                       ('mugs', 'global_size')])
 def test_crop_smaller_than_a_patch_is_named(algo, key):
     if algo == 'mugs':
@@ -78,11 +80,17 @@ def test_train_tool_rejects_a_small_crop_before_building(tmp_path):
     cfg = _demo('mgc')
     cfg.train_dataloader.dataset.pipeline[0].size = 4
     path = u.dump_cfg(cfg, str(tmp_path / 'bad.py'))
-    proc = subprocess.run(
-        [u.PYTHON, osp.join(REPO_ROOT, 'tools/train.py'), path, '--work-dir',
-         str(tmp_path / 'work')], cwd=REPO_ROOT, env=u.run_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=120)
+    proc = subprocess.run([
+        u.PYTHON,
+        osp.join(REPO_ROOT, 'tools/train.py'), path, '--work-dir',
+        str(tmp_path / 'work')
+    ],
+                          cwd=REPO_ROOT,
+                          env=u.run_env(),
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=120)
     assert proc.returncode != 0
     assert 'pipeline[0].size=4' in proc.stdout
     assert 'model.backbone.patch_size=8' in proc.stdout

@@ -17,8 +17,7 @@ CONFIGS = [
      'mask-rcnn_vit-small-p16-pyramid_fpn_1x_cityscapes.py', 'cityscapes',
      'det'),
     ('configs/mugs/benchmarks/mmdetection/'
-     'cascade-mask-rcnn_vit-small-p16-pyramid_fpn_1x_coco.py', 'coco',
-     'det'),
+     'cascade-mask-rcnn_vit-small-p16-pyramid_fpn_1x_coco.py', 'coco', 'det'),
     ('configs/mgc/benchmarks/mmsegmentation/'
      'fpn_vit-small-p16_4xb4-40k_ade20k-512x512.py', 'ade20k', 'seg'),
     ('configs/mgc/benchmarks/mmsegmentation/'
@@ -44,11 +43,12 @@ def test_every_benchmark_config_is_covered():
     assert found == {c for c, _, _ in CONFIGS}
 
 
-@pytest.mark.parametrize('config,data,task', CONFIGS,
-                         ids=[osp.basename(c)[:-3] for c, _, _ in CONFIGS])
+@pytest.mark.parametrize(
+    'config,data,task',
+    CONFIGS,
+    ids=[osp.basename(c)[:-3] for c, _, _ in CONFIGS])
 def test_config_trains_and_evaluates(config, data, task, tmp_path,
-                                     synthetic_data,
-                                     tiny_backbone_ckpt):
+                                     synthetic_data, tiny_backbone_ckpt):
     from mmengine.config import Config
     from mmengine.runner import Runner
     full = Config.fromfile(osp.join(REPO_ROOT, config))
@@ -60,8 +60,9 @@ def test_config_trains_and_evaluates(config, data, task, tmp_path,
     assert full.model.backbone.arch['num_heads'] == 6
     assert full.model.backbone.init_cfg.prefix == 'backbone.'
 
-    cfg = load_tiny(osp.join(REPO_ROOT, config), synthetic_data[data],
-                    tiny_backbone_ckpt, str(tmp_path / 'work'))
+    cfg = load_tiny(
+        osp.join(REPO_ROOT, config), synthetic_data[data], tiny_backbone_ckpt,
+        str(tmp_path / 'work'))
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2

@@ -93,28 +93,46 @@ MGC_SEG = {
     'crop_size': [512, 512],
 }
 VITPOSE = {
-    'model.backbone.type': 'mmpretrain.StrictPretrainedViT',
-    'model.backbone.arch.num_heads': 6,
+    'model.backbone.type':
+    'mmpretrain.StrictPretrainedViT',
+    'model.backbone.arch.num_heads':
+    6,
     'model.backbone.img_size': [256, 192],
-    'model.backbone.with_cls_token': True,
-    'model.backbone.patch_cfg.padding': 0,
-    'model.head.type': 'HeatmapHead',
+    'model.backbone.with_cls_token':
+    True,
+    'model.backbone.patch_cfg.padding':
+    0,
+    'model.head.type':
+    'HeatmapHead',
     'model.head.deconv_out_channels': [256, 256],
-    'model.test_cfg.flip_test': True,
-    'codec.type': 'UDPHeatmap',
+    'model.test_cfg.flip_test':
+    True,
+    'codec.type':
+    'UDPHeatmap',
     'codec.heatmap_size': [48, 64],
-    'codec.sigma': 2,
-    'optim_wrapper.type': 'OptimWrapper',
-    'optim_wrapper.optimizer.type': 'AdamW',
-    'optim_wrapper.optimizer.lr': 5e-4,
-    'optim_wrapper.optimizer.weight_decay': 0.05,
-    'optim_wrapper.clip_grad': None,
-    'train_cfg.max_epochs': 210,
-    'param_scheduler[0].end': 500,
+    'codec.sigma':
+    2,
+    'optim_wrapper.type':
+    'OptimWrapper',
+    'optim_wrapper.optimizer.type':
+    'AdamW',
+    'optim_wrapper.optimizer.lr':
+    5e-4,
+    'optim_wrapper.optimizer.weight_decay':
+    0.05,
+    'optim_wrapper.clip_grad':
+    None,
+    'train_cfg.max_epochs':
+    210,
+    'param_scheduler[0].end':
+    500,
     'param_scheduler[1].milestones': [170, 200],
-    'train_dataloader.batch_size': 64,
-    'auto_scale_lr.base_batch_size': 512,
-    'train_dataloader.dataset.pipeline.{RandomFlip}.direction': 'horizontal',
+    'train_dataloader.batch_size':
+    64,
+    'auto_scale_lr.base_batch_size':
+    512,
+    'train_dataloader.dataset.pipeline.{RandomFlip}.direction':
+    'horizontal',
     'val_dataloader.dataset.bbox_file':
     'data/coco/person_detection_results/'
     'COCO_val2017_detections_AP_H_56_person.json',
@@ -206,45 +224,61 @@ FIDELITY = {
     # ---- MGC: mmdetection ----------------------------------------------
     MGC + 'mmdetection/mask-rcnn_vit-small-p16-pyramid_fpn_1x_coco.py': {
         **MGC_DET,
-        'optim_wrapper.optimizer.lr': 7.5e-5,
-        'optim_wrapper.optimizer.weight_decay': 0.03,
-        'model.roi_head.bbox_head.num_classes': 80,
-        'train_dataloader.dataset.pipeline.{RandomFlip}.prob': 0.5,
+        'optim_wrapper.optimizer.lr':
+        7.5e-5,
+        'optim_wrapper.optimizer.weight_decay':
+        0.03,
+        'model.roi_head.bbox_head.num_classes':
+        80,
+        'train_dataloader.dataset.pipeline.{RandomFlip}.prob':
+        0.5,
         'train_dataloader.dataset.pipeline.{RandomChoice}.transforms[0][0]'
         '.scales': [[s, 1333] for s in range(480, 801, 32)],
         'test_pipeline.{Resize}.scale': [1333, 800],
     },
-    MGC + 'mmdetection/mask-rcnn_vit-small-p16-pyramid_fpn_1x_cityscapes.py':
-    {
+    MGC + 'mmdetection/mask-rcnn_vit-small-p16-pyramid_fpn_1x_cityscapes.py': {
         **MGC_DET,
-        'optim_wrapper.optimizer.lr': 1e-4,
-        'optim_wrapper.optimizer.weight_decay': 0.05,
-        'model.roi_head.bbox_head.num_classes': 8,
-        'model.roi_head.mask_head.num_classes': 8,
-        'train_dataloader.dataset.type': 'RepeatDataset',
-        'train_dataloader.dataset.times': 8,
+        'optim_wrapper.optimizer.lr':
+        1e-4,
+        'optim_wrapper.optimizer.weight_decay':
+        0.05,
+        'model.roi_head.bbox_head.num_classes':
+        8,
+        'model.roi_head.mask_head.num_classes':
+        8,
+        'train_dataloader.dataset.type':
+        'RepeatDataset',
+        'train_dataloader.dataset.times':
+        8,
         # the authors' rescale range, then a 769 x 769 crop
         'train_dataloader.dataset.dataset.pipeline.{RandomResize}.scale':
         [[2048, 800], [2048, 1024]],
         'train_dataloader.dataset.dataset.pipeline.{RandomResize}'
-        '.keep_ratio': True,
+        '.keep_ratio':
+        True,
         'train_dataloader.dataset.dataset.pipeline.{RandomCrop}.crop_size':
         [769, 769],
-        'train_dataloader.dataset.dataset.pipeline.{RandomFlip}.prob': 0.5,
+        'train_dataloader.dataset.dataset.pipeline.{RandomFlip}.prob':
+        0.5,
         'test_pipeline.{Resize}.scale': [2048, 1024],
-        'val_evaluator.type': 'CocoMetric',
-        'val_evaluator.ann_file': 'data/cityscapes/annotations/'
+        'val_evaluator.type':
+        'CocoMetric',
+        'val_evaluator.ann_file':
+        'data/cityscapes/annotations/'
         'instancesonly_filtered_gtFine_val.json',
     },
     # ---- MGC: mmsegmentation -------------------------------------------
     MGC + 'mmsegmentation/fpn_vit-small-p16_4xb4-40k_ade20k-512x512.py': {
         **MGC_SEG,
-        'model.decode_head.num_classes': 150,
+        'model.decode_head.num_classes':
+        150,
         'train_dataloader.dataset.pipeline.{LoadAnnotations}'
-        '.reduce_zero_label': True,
+        '.reduce_zero_label':
+        True,
         'train_dataloader.dataset.pipeline.{RandomResize}.ratio_range':
         [0.5, 2.0],
-        'train_dataloader.dataset.pipeline.{RandomFlip}.prob': 0.5,
+        'train_dataloader.dataset.pipeline.{RandomFlip}.prob':
+        0.5,
     },
     MGC + 'mmsegmentation/fpn_vit-small-p16_4xb4-40k_voc12-512x512.py': {
         **MGC_SEG,
@@ -276,9 +310,12 @@ FIDELITY = {
     MGC + 'mmpose/td-hm_vit-small-p16_8xb64-210e_coco-256x192.py': {
         **VITPOSE,
         # the authors' released config: no layer decay, no drop path
-        'model.backbone.drop_path_rate': 0.0,
-        'optim_wrapper.paramwise_cfg': None,
-        'optim_wrapper.constructor': None,
+        'model.backbone.drop_path_rate':
+        0.0,
+        'optim_wrapper.paramwise_cfg':
+        None,
+        'optim_wrapper.constructor':
+        None,
     },
     MGC + 'mmpose/td-hm_vit-small-p16-ld0.75-dp0.3_8xb64-210e_coco-256x192'
     '.py': {
@@ -305,14 +342,21 @@ FIDELITY = {
     # ---- Mugs: mmdetection ---------------------------------------------
     MUGS + 'mmdetection/cascade-mask-rcnn_vit-small-p16-pyramid_fpn_1x_coco'
     '.py': {
-        'model.type': 'CascadeRCNN',
-        'model.backbone.type': 'mmpretrain.StrictPretrainedViT',
-        'model.backbone.arch.num_heads': 6,
-        'model.backbone.drop_path_rate': 0.1,
+        'model.type':
+        'CascadeRCNN',
+        'model.backbone.type':
+        'mmpretrain.StrictPretrainedViT',
+        'model.backbone.arch.num_heads':
+        6,
+        'model.backbone.drop_path_rate':
+        0.1,
         'model.backbone.out_indices': [3, 5, 7, 11],
-        'model.backbone.norm_all_taps': False,
-        'model.neck[0].type': 'mmpretrain.ViTPyramidNeck',
-        'model.neck[1].num_outs': 5,
+        'model.backbone.norm_all_taps':
+        False,
+        'model.neck[0].type':
+        'mmpretrain.ViTPyramidNeck',
+        'model.neck[1].num_outs':
+        5,
         # the authors' (iBOT's) heads: 4conv1fc + SyncBN, GIoU x10
         **{
             f'model.roi_head.bbox_head[{i}].{k}': v
@@ -333,20 +377,30 @@ FIDELITY = {
         [0.05, 0.05, 0.1, 0.1],
         'model.roi_head.bbox_head[2].bbox_coder.target_stds':
         [0.033, 0.033, 0.067, 0.067],
-        'optim_wrapper.optimizer.type': 'AdamW',
-        'optim_wrapper.optimizer.lr': 2e-4,
-        'optim_wrapper.optimizer.weight_decay': 0.05,
+        'optim_wrapper.optimizer.type':
+        'AdamW',
+        'optim_wrapper.optimizer.lr':
+        2e-4,
+        'optim_wrapper.optimizer.weight_decay':
+        0.05,
         'optim_wrapper.constructor':
         'mmpretrain.ViTLayerDecayOptimWrapperConstructor',
-        'optim_wrapper.paramwise_cfg.layer_decay_rate': 0.8,
-        'optim_wrapper.paramwise_cfg.flat_decay_mult': 0.0,
-        'train_cfg.max_epochs': 12,
-        'param_scheduler[0].end': 500,
+        'optim_wrapper.paramwise_cfg.layer_decay_rate':
+        0.8,
+        'optim_wrapper.paramwise_cfg.flat_decay_mult':
+        0.0,
+        'train_cfg.max_epochs':
+        12,
+        'param_scheduler[0].end':
+        500,
         'param_scheduler[1].milestones': [8, 11],
         # 8 GPUs x 4 images
-        'train_dataloader.batch_size': 4,
-        'auto_scale_lr.base_batch_size': 32,
-        'train_dataloader.dataset.pipeline.{RandomFlip}.prob': 0.5,
+        'train_dataloader.batch_size':
+        4,
+        'auto_scale_lr.base_batch_size':
+        32,
+        'train_dataloader.dataset.pipeline.{RandomFlip}.prob':
+        0.5,
         'train_dataloader.dataset.pipeline.{RandomChoice}.transforms[0][0]'
         '.scales': [[s, 1333] for s in range(480, 801, 32)],
     },
@@ -462,8 +516,9 @@ def resolve(cfg, path: str):
             node = node[arg]
         else:
             typ, nth = arg
-            hits = [t for t in node
-                    if hasattr(t, 'get') and t.get('type') == typ]
+            hits = [
+                t for t in node if hasattr(t, 'get') and t.get('type') == typ
+            ]
             if len(hits) <= nth:
                 return _MISSING
             node = hits[nth]
@@ -493,10 +548,9 @@ def _same(actual, expected) -> bool:
 
 def _benchmark_configs():
     return sorted(
-        osp.relpath(p, REPO_ROOT)
-        for algo in ('mgc', 'mugs')
-        for p in glob.glob(osp.join(REPO_ROOT, 'configs', algo, 'benchmarks',
-                                    '*', '*.py')))
+        osp.relpath(p, REPO_ROOT) for algo in ('mgc', 'mugs')
+        for p in glob.glob(
+            osp.join(REPO_ROOT, 'configs', algo, 'benchmarks', '*', '*.py')))
 
 
 def test_every_downstream_config_has_a_table():
@@ -506,8 +560,10 @@ def test_every_downstream_config_has_a_table():
         f'rows without a config: {sorted(set(FIDELITY) - found)}')
 
 
-@pytest.mark.parametrize('config', sorted(FIDELITY),
-                         ids=[osp.basename(c)[:-3] for c in sorted(FIDELITY)])
+@pytest.mark.parametrize(
+    'config',
+    sorted(FIDELITY),
+    ids=[osp.basename(c)[:-3] for c in sorted(FIDELITY)])
 def test_config_matches_its_fidelity_table(config):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
@@ -525,8 +581,10 @@ def test_config_matches_its_fidelity_table(config):
     assert not wrong, f'{config}:\n  ' + '\n  '.join(wrong)
 
 
-@pytest.mark.parametrize('config', sorted(FIDELITY),
-                         ids=[osp.basename(c)[:-3] for c in sorted(FIDELITY)])
+@pytest.mark.parametrize(
+    'config',
+    sorted(FIDELITY),
+    ids=[osp.basename(c)[:-3] for c in sorted(FIDELITY)])
 def test_readme_has_a_fidelity_table_for_the_config(config):
     """The config's README has a "Fidelity" section that names it, with a
     ``| setting | paper | authors' code | ours |`` table."""
@@ -547,8 +605,10 @@ def test_resolve_paths():
     """The path syntax the table uses."""
     from mmengine.config import ConfigDict
     cfg = ConfigDict(
-        a=dict(b=[dict(type='X', v=1), dict(type='Y', v=2),
-                  dict(type='X', v=3)]),
+        a=dict(
+            b=[dict(type='X', v=1),
+               dict(type='Y', v=2),
+               dict(type='X', v=3)]),
         c=(1, 2))
     assert resolve(cfg, 'a.b[1].v') == 2
     assert resolve(cfg, 'a.b.{X}.v') == 1

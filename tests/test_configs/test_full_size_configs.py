@@ -119,8 +119,11 @@ def test_full_size_config_builds_and_trains(path, image_data):
     cfg = Config.fromfile(path)
     loader_cfg = copy.deepcopy(cfg.train_dataloader)
     _point_at(loader_cfg['dataset'], image_data)
-    loader_cfg.update(batch_size=2, num_workers=0, persistent_workers=False,
-                      pin_memory=False)
+    loader_cfg.update(
+        batch_size=2,
+        num_workers=0,
+        persistent_workers=False,
+        pin_memory=False)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     width = _width(model)
@@ -146,8 +149,8 @@ def test_full_size_config_builds_and_trains(path, image_data):
         log = model.train_step(data, optim_wrapper)
         total = log['loss']
         assert not torch.equal(before, probe.detach()), name
-    assert math.isfinite(float(total)), (name, losses if name in
-                                         FORWARD_ONLY else log)
+    assert math.isfinite(
+        float(total)), (name, losses if name in FORWARD_ONLY else log)
 
     # the teacher is deterministic in train mode, whatever the student's
     # drop path rate

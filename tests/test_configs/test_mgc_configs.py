@@ -65,8 +65,8 @@ def test_config_builds_and_trains(path, tmp_path):
 
     # tiny override of the widths; keep 224 px / patch 16 (14 x 14 grid)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.backbone.arch = dict(embed_dims=32, num_layers=1, num_heads=2,
-                                   feedforward_channels=64)
+    model_cfg.backbone.arch = dict(
+        embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64)
     model_cfg.neck.update(in_channels=32, hid_channels=32, out_channels=16)
     model_cfg.head.update(in_channels=16, hid_channels=32, out_channels=16)
     model = MODELS.build(model_cfg)
@@ -76,8 +76,9 @@ def test_config_builds_and_trains(path, tmp_path):
     Image.fromarray(img).save(tmp_path / 'a.png')
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         pipeline = Compose(dataset_pipeline(cfg.train_dataloader.dataset))
-    samples = [pipeline(dict(img_path=str(tmp_path / 'a.png')))
-               for _ in range(3)]
+    samples = [
+        pipeline(dict(img_path=str(tmp_path / 'a.png'))) for _ in range(3)
+    ]
     assert samples[0]['inputs'][0].shape == (3, 224, 224)
     batch = default_collate(samples)
     with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -39,13 +39,22 @@ def _tiny(cfg):
     m.backbone.patch_size = 8
     m.neck.update(embed_dims=32, num_heads=2, feedforward_channels=64)
     for key in ('instance_head', 'local_group_head'):
-        m[key].update(in_channels=32, hid_channels=32, out_channels=16,
-                      pred_hid_channels=32, queue_length=40)
-    m.group_head.update(in_channels=32, hid_channels=32,
-                        bottleneck_channels=16, num_prototypes=30)
+        m[key].update(
+            in_channels=32,
+            hid_channels=32,
+            out_channels=16,
+            pred_hid_channels=32,
+            queue_length=40)
+    m.group_head.update(
+        in_channels=32,
+        hid_channels=32,
+        bottleneck_channels=16,
+        num_prototypes=30)
     m.neighbour_buffer_length = 40
-    crop = [t for t in cfg.train_dataloader.dataset.pipeline
-            if t['type'] == 'MugsMultiCrop'][0]
+    crop = [
+        t for t in cfg.train_dataloader.dataset.pipeline
+        if t['type'] == 'MugsMultiCrop'
+    ][0]
     crop.update(global_size=32, local_size=16, num_local_crops=2)
     return cfg
 
@@ -77,21 +86,23 @@ def test_config_builds_and_runs_one_step(path):
             assert s.pop('convert_to_iter_based')
             cls.build_iter_from_epoch(ow, epoch_length=5, **s)
         hooks = [HOOKS.build(h) for h in cfg.custom_hooks]
-    assert {type(h).__name__ for h in hooks} >= {
-        'MugsTeacherTempHook', 'MugsFreezeLastLayerHook'
-    }
+    assert {type(h).__name__
+            for h in hooks
+            } >= {'MugsTeacherTempHook', 'MugsFreezeLastLayerHook'}
     if 'demo' not in path:
         # real-data configs: robust loading, NaN stop, exact resume
         assert cfg.train_dataloader.dataset.type == 'UnlabeledImageFolder'
         assert cfg.train_dataloader.dataset.pipeline[0].type == \
             'RobustLoadImage'
-        assert {type(h).__name__ for h in hooks} >= {
-            'NonFiniteLossHook', 'BadImageReportHook', 'RNGStateHook'
-        }
+        assert {type(h).__name__
+                for h in hooks} >= {
+                    'NonFiniteLossHook', 'BadImageReportHook', 'RNGStateHook'
+                }
     samples = []
     for i in range(2):
-        r = dict(img=np.random.RandomState(i).randint(
-            0, 255, (40, 40, 3), dtype=np.uint8))
+        r = dict(
+            img=np.random.RandomState(i).randint(
+                0, 255, (40, 40, 3), dtype=np.uint8))
         for t in pipeline:
             r = t(r)
         samples.append(r)

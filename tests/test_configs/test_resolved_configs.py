@@ -36,27 +36,43 @@ RENAMES = (
     RenameKey('model.base_decay', 'model.ema_decay', configs=_MUGS),
     RenameKey('model.end_decay', 'model.ema_end_decay', configs=_MUGS),
     RenameKey('model.neck.depth', 'model.neck.num_layers', configs=_MUGS),
-    RenameKey('model.*.hidden_channels', 'model.*.hid_channels',
-              configs=_MUGS),
-    RenameKey('model.*.pred_hidden_channels', 'model.*.pred_hid_channels',
-              configs=_MUGS),
+    RenameKey(
+        'model.*.hidden_channels', 'model.*.hid_channels', configs=_MUGS),
+    RenameKey(
+        'model.*.pred_hidden_channels',
+        'model.*.pred_hid_channels',
+        configs=_MUGS),
     # Norms are mmengine norm_cfg dicts, not strings.
     RenameKey('model.*.norm', 'model.*.norm_cfg', configs=_MUGS),
     RenameKey('model.*.last_norm', 'model.*.last_norm_cfg', configs=_MUGS),
     RenameValue('norm_cfg', 'BN', dict(type='GlobalBN1d'), configs=_MUGS),
-    RenameValue('last_norm_cfg', 'BN_noaffine',
-                dict(type='GlobalBN1d', affine=False), configs=_MUGS),
+    RenameValue(
+        'last_norm_cfg',
+        'BN_noaffine',
+        dict(type='GlobalBN1d', affine=False),
+        configs=_MUGS),
     # Mugs' losses are registered modules that the heads build.
-    AddKey('model.instance_head', 'loss',
-           dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
-    AddKey('model.local_group_head', 'loss',
-           dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
-    AddKey('model.group_head', 'loss',
-           dict(type='MugsGroupLoss', **_MUGS_PAIR_LOSS), configs=_MUGS),
+    AddKey(
+        'model.instance_head',
+        'loss',
+        dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS),
+        configs=_MUGS),
+    AddKey(
+        'model.local_group_head',
+        'loss',
+        dict(type='MugsInfoNCELoss', **_MUGS_PAIR_LOSS),
+        configs=_MUGS),
+    AddKey(
+        'model.group_head',
+        'loss',
+        dict(type='MugsGroupLoss', **_MUGS_PAIR_LOSS),
+        configs=_MUGS),
     # MGC blurs with mmpretrain's GaussianBlur (same draws, same kernel).
-    ReplaceType('MGCGaussianBlur', 'GaussianBlur',
-                keys=(('sigma_range', 'magnitude_range'), ),
-                add=(('magnitude_std', 'inf'), )),
+    ReplaceType(
+        'MGCGaussianBlur',
+        'GaussianBlur',
+        keys=(('sigma_range', 'magnitude_range'), ),
+        add=(('magnitude_std', 'inf'), )),
 )
 
 # Configs added since the stored resolutions were written (paths relative

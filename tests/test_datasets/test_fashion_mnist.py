@@ -47,13 +47,19 @@ def test_items_carry_their_label():
 
 def test_datasets_build_through_the_registry():
     from mmpretrain.registry import DATASETS
-    ds = DATASETS.build(dict(type='FashionMNISTScenes', num_samples=4,
-                             img_size=32, split='test'))
+    ds = DATASETS.build(
+        dict(
+            type='FashionMNISTScenes',
+            num_samples=4,
+            img_size=32,
+            split='test'))
     assert isinstance(ds, FashionMNISTScenes) and len(ds) == 4
     item = ds[0]
     assert item['img'].shape == (32, 32, 3)
     assert item['gt_seg_map'].shape == (32, 32)
-    items = DATASETS.build(dict(type='FashionMNISTItems', num_samples=5,
-                                img_size=32, split='test'))
+    items = DATASETS.build(
+        dict(
+            type='FashionMNISTItems', num_samples=5, img_size=32,
+            split='test'))
     assert isinstance(items, FashionMNISTItems)
     assert 0 <= items[0]['gt_label'] < 10

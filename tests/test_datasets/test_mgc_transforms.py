@@ -43,10 +43,10 @@ def test_boxes_and_flips_match_pixels():
             exp_x = x + (src_cols + 0.5) * w / size - 0.5
             exp_y = y + (cols + 0.5) * h / size - 0.5
             inner = slice(2, size - 2)
-            np.testing.assert_allclose(view[size // 2, inner, 0],
-                                       exp_x[inner], atol=0.6)
-            np.testing.assert_allclose(view[inner, size // 2, 1],
-                                       exp_y[inner], atol=0.6)
+            np.testing.assert_allclose(
+                view[size // 2, inner, 0], exp_x[inner], atol=0.6)
+            np.testing.assert_allclose(
+                view[inner, size // 2, 1], exp_y[inner], atol=0.6)
             seen_flip.add(bool(flips[v]))
     assert seen_flip == {True, False}
 
@@ -60,8 +60,9 @@ def test_min_overlap_is_enforced():
     # without it some pairs overlap less (the paper does not re-sample)
     t0 = MGCTwoViewCrop(size=16, scale=(0.08, 1.0))
     ious = [
-        box_iou(*(tuple(r) for r in t0(dict(
-            img=np.zeros((100, 100, 3), np.uint8)))['view_boxes']))
+        box_iou(*(tuple(r)
+                  for r in t0(dict(
+                      img=np.zeros((100, 100, 3), np.uint8)))['view_boxes']))
         for _ in range(50)
     ]
     assert min(ious) < 0.2
@@ -94,9 +95,10 @@ def reference_blur(img, sigma_range, prob):
     return np.asarray(out, dtype=img.dtype), sigma
 
 
-@pytest.mark.parametrize('config', ['configs/mgc/mgc_demo.py',
-                                    'configs/_base_/datasets/'
-                                    'mgc_pretrain_224.py'])
+@pytest.mark.parametrize('config', [
+    'configs/mgc/mgc_demo.py', 'configs/_base_/datasets/'
+    'mgc_pretrain_224.py'
+])
 def test_configured_blur_draws_sigma_per_call(config, monkeypatch):
     """The MGC configs blur with mmpretrain's GaussianBlur; with the same
     numpy seed it makes the same draws and pixels as the reference, and a
@@ -105,13 +107,16 @@ def test_configured_blur_draws_sigma_per_call(config, monkeypatch):
     from mmpretrain.registry import TRANSFORMS
     from PIL import ImageFilter
     cfg = Config.fromfile(osp.join(REPO_ROOT, config))
-    blurs = [t for p in (cfg.view1_pipeline, cfg.view2_pipeline) for t in p
-             if t['type'] == 'GaussianBlur']
+    blurs = [
+        t for p in (cfg.view1_pipeline, cfg.view2_pipeline) for t in p
+        if t['type'] == 'GaussianBlur'
+    ]
     assert [b['prob'] for b in blurs] == [1.0, 0.1]
     radii = []
     base = ImageFilter.GaussianBlur
 
     class Spy(base):
+
         def __init__(self, radius=2):
             radii.append(radius)
             super().__init__(radius)

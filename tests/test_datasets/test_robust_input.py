@@ -33,12 +33,11 @@ def make_bad_folder(root):
     Image.fromarray(rgb).convert('CMYK').save(osp.join(root, 'cmyk.jpg'))
     img16 = (rng.integers(0, 65535, (20, 30))).astype(np.uint16)
     Image.fromarray(img16).save(osp.join(root, 'depth16.png'))
-    pal = Image.fromarray(rgb).convert('P', palette=Image.ADAPTIVE,
-                                       colors=8)
+    pal = Image.fromarray(rgb).convert('P', palette=Image.ADAPTIVE, colors=8)
     pal.info['transparency'] = 0
     pal.save(osp.join(root, 'palette_transparent.png'), transparency=0)
-    Image.fromarray(np.full((1, 1, 3), 200, np.uint8)).save(
-        osp.join(root, 'one_pixel.png'))
+    Image.fromarray(np.full((1, 1, 3), 200,
+                            np.uint8)).save(osp.join(root, 'one_pixel.png'))
     Image.fromarray(rgb[..., 0]).save(osp.join(root, 'gray.png'))
     open(osp.join(root, 'zero_bytes.jpg'), 'wb').close()
     with open(osp.join(root, 'not_an_image.png'), 'w') as f:
@@ -113,7 +112,8 @@ def test_pretraining_epoch_over_bad_folder_skips_and_reports(tmp_path):
         if t['type'] == 'RandomResizedCrop':
             t['scale'] = 32
     cfg.train_dataloader.dataset = dict(
-        type='UnlabeledImageFolder', data_root=root,
+        type='UnlabeledImageFolder',
+        data_root=root,
         pipeline=[dict(type='RobustLoadImage')] + list(pipeline))
     cfg.train_dataloader.batch_size = 3
     cfg.train_dataloader.drop_last = False
@@ -149,9 +149,8 @@ class _NaNAtIterModel(BaseModel):
 
 def test_non_finite_loss_stops_before_step_and_saves_nothing(tmp_path):
     from mmengine.runner import Runner
-    data = [dict(inputs=torch.tensor([0.5]))] * 4 + [
-        dict(inputs=torch.tensor([float('nan')]))
-    ] * 4
+    data = [dict(inputs=torch.tensor([0.5]))
+            ] * 4 + [dict(inputs=torch.tensor([float('nan')]))] * 4
     runner = Runner(
         model=_NaNAtIterModel(),
         work_dir=str(tmp_path),
@@ -223,8 +222,7 @@ def hostile_folder(tmp_path_factory):
     # 400 MB of pixels); Pillow itself raises DecompressionBombError
     write_png_header_only(root / 'bomb.png', 20000, 20000, rows=20000)
     # a header with absurd dimensions and almost no data
-    write_png_header_only(root / 'absurd_header.png', 1 << 30, 1 << 30,
-                          rows=0)
+    write_png_header_only(root / 'absurd_header.png', 1 << 30, 1 << 30, rows=0)
     # just over the default max_pixels (89,478,485) but under Pillow's own
     # error limit (2x): Pillow would only warn and decode ~90 MB
     write_png_header_only(root / 'just_over.png', 10000, 8948, rows=8948)
@@ -244,8 +242,7 @@ def test_bomb_file_is_small_and_a_real_bomb(hostile_folder):
         PILImage.open(path)
 
 
-def test_hostile_images_are_named_skips_never_decoded(hostile_folder,
-                                                      tmp_path,
+def test_hostile_images_are_named_skips_never_decoded(hostile_folder, tmp_path,
                                                       monkeypatch):
     from PIL import ImageFile
     root, hostile = hostile_folder
@@ -281,16 +278,17 @@ def test_max_pixels_is_a_configurable_limit(hostile_folder, monkeypatch):
     root, _ = hostile_folder
     good = osp.join(root, 'good0.jpg')  # 64 x 48 = 3072 pixels
     assert RobustLoadImage(max_pixels=3072)(dict(img_path=good)) is not None
-    with pytest.raises(UnreadableImageError,
-                       match=r'good0\.jpg.*64 x 48.*max_pixels=3071'):
-        RobustLoadImage(max_pixels=3071, on_error='raise')(
-            dict(img_path=good))
+    with pytest.raises(
+            UnreadableImageError,
+            match=r'good0\.jpg.*64 x 48.*max_pixels=3071'):
+        RobustLoadImage(max_pixels=3071, on_error='raise')(dict(img_path=good))
     # the limit replaces Pillow's own: with Pillow's lowered below the
     # image (it would raise DecompressionBombError), max_pixels decides
     from PIL import Image as PILImage
     monkeypatch.setattr(PILImage, 'MAX_IMAGE_PIXELS', 1000)
-    assert RobustLoadImage(max_pixels=10**4, on_error='raise')(
-        dict(img_path=good))['img'].shape == (48, 64, 3)
+    assert RobustLoadImage(
+        max_pixels=10**4,
+        on_error='raise')(dict(img_path=good))['img'].shape == (48, 64, 3)
     assert PILImage.MAX_IMAGE_PIXELS == 1000  # restored after the open
     for bad in (0, -1, 2.5, True, '1e6'):
         with pytest.raises(ValueError, match='max_pixels'):
@@ -316,8 +314,8 @@ def test_any_decoder_exception_is_a_named_skip(exc, tmp_path, monkeypatch):
     monkeypatch.setenv(SKIP_LOG_ENV, str(tmp_path / 'skipped.tsv'))
     with pytest.warns(UserWarning, match='hostile.png'):
         assert RobustLoadImage()(dict(img_path=str(path))) is None
-    with pytest.raises(UnreadableImageError,
-                       match=f'hostile.png.*{type(exc).__name__}'):
+    with pytest.raises(
+            UnreadableImageError, match=f'hostile.png.*{type(exc).__name__}'):
         RobustLoadImage(on_error='raise')(dict(img_path=str(path)))
     assert 'hostile.png' in (tmp_path / 'skipped.tsv').read_text()
 
@@ -334,7 +332,8 @@ def test_pretraining_epoch_over_hostile_folder(hostile_folder, tmp_path):
     crop = cfg.train_dataloader.dataset.pipeline[0]
     crop.size = 32
     cfg.train_dataloader.dataset = dict(
-        type='UnlabeledImageFolder', data_root=root,
+        type='UnlabeledImageFolder',
+        data_root=root,
         pipeline=[dict(type='RobustLoadImage')] +
         list(cfg.train_dataloader.dataset.pipeline))
     cfg.train_dataloader.batch_size = 4
@@ -357,8 +356,10 @@ def test_pretraining_epoch_over_hostile_folder(hostile_folder, tmp_path):
         rows = [line.rstrip('\n').split('\t') for line in f]
     assert {osp.basename(p) for p, _ in rows} == set(hostile)
     assert all('max_pixels' in why for _, why in rows)
-    logs = [osp.join(dp, n) for dp, _, ns in os.walk(cfg.work_dir)
-            for n in ns if n.endswith('.log')]
+    logs = [
+        osp.join(dp, n) for dp, _, ns in os.walk(cfg.work_dir) for n in ns
+        if n.endswith('.log')
+    ]
     text = ''.join(open(p).read() for p in logs)
     assert 'unreadable image load(s)' in text
     assert 'skipped_images.tsv' in text

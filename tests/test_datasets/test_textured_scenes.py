@@ -45,7 +45,11 @@ def test_class_map_matches_the_pixels(source):
     for _ in range(10):
         idx = rng.integers(0, len(images), 3)
         img, seg, bg = render_textured_scene(
-            images[idx], labels[idx], 64, rng, (0.3, 0.5), pool,
+            images[idx],
+            labels[idx],
+            64,
+            rng, (0.3, 0.5),
+            pool,
             return_background=True)
         bg = np.clip(bg[..., ::-1], 0, 255).round()
         diff = np.abs(img.astype(np.float64) - bg).mean(-1)
@@ -63,8 +67,9 @@ def test_items_differ_in_colour_within_a_scene(source):
     imgs, segs = make_textured_scenes(*source, 64, canvas=64, seed=0)
     dists = []
     for img, seg in zip(imgs, segs):
-        classes = [c for c in np.unique(seg) if c > 0 and
-                   (seg == c).sum() >= 30]
+        classes = [
+            c for c in np.unique(seg) if c > 0 and (seg == c).sum() >= 30
+        ]
         if len(classes) < 2:
             continue
         means = np.stack(
@@ -81,14 +86,13 @@ def test_items_differ_in_colour_within_a_scene(source):
 
 def test_counts_scales_and_labels(source):
     images, labels = source
-    imgs, segs = make_textured_scenes(images, labels, 32, canvas=64,
-                                      items_per_scene=(1, 5), seed=1)
+    imgs, segs = make_textured_scenes(
+        images, labels, 32, canvas=64, items_per_scene=(1, 5), seed=1)
     counts = [len(np.unique(s)) - 1 for s in segs]
     assert min(counts) >= 1 and max(counts) >= 3
     cover = (segs > 0).mean((1, 2))
     assert cover.min() < 0.1 and cover.max() > 0.3  # scales vary
-    items, labs = make_textured_items(images, labels, 20, canvas=32,
-                                      seed=0)
+    items, labs = make_textured_items(images, labels, 20, canvas=32, seed=0)
     idx = np.random.default_rng(0).permutation(len(images))[:20]
     assert np.array_equal(labs, labels[idx])
 
@@ -96,13 +100,19 @@ def test_counts_scales_and_labels(source):
 def test_datasets_build_through_the_registry():
     from mmpretrain.registry import DATASETS
     ds = DATASETS.build(
-        dict(type='TexturedFashionMNISTScenes', num_samples=3, img_size=32,
-             split='test'))
+        dict(
+            type='TexturedFashionMNISTScenes',
+            num_samples=3,
+            img_size=32,
+            split='test'))
     assert isinstance(ds, TexturedFashionMNISTScenes) and len(ds) == 3
     assert ds[0]['img'].shape == (32, 32, 3)
     assert ds[0]['gt_seg_map'].shape == (32, 32)
     items = DATASETS.build(
-        dict(type='TexturedFashionMNISTItems', num_samples=4, img_size=32,
-             split='test'))
+        dict(
+            type='TexturedFashionMNISTItems',
+            num_samples=4,
+            img_size=32,
+            split='test'))
     assert isinstance(items, TexturedFashionMNISTItems)
     assert 0 <= items[0]['gt_label'] < 10

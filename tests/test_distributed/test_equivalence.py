@@ -40,8 +40,8 @@ def _algo_cfg(algo: str):
     # Adam turns the ~1e-9 summation-order noise of their gradients into
     # steps of +-lr, so 1 rank and 2 ranks would differ by ~lr there while
     # agreeing everywhere else. SGD keeps the comparison at rounding level.
-    cfg.optim_wrapper.optimizer = dict(type='SGD', lr=0.05, momentum=0.9,
-                                       weight_decay=1e-4)
+    cfg.optim_wrapper.optimizer = dict(
+        type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
     return cfg
 
 
@@ -71,8 +71,9 @@ def _batches(algo: str, cfg) -> list:
 def _shard(batch: dict, rank: int, world: int) -> dict:
     n = len(batch['data_samples']) // world
     sl = slice(rank * n, (rank + 1) * n)
-    return dict(inputs=[x[sl] for x in batch['inputs']],
-                data_samples=batch['data_samples'][sl])
+    return dict(
+        inputs=[x[sl] for x in batch['inputs']],
+        data_samples=batch['data_samples'][sl])
 
 
 def _build(cfg):
@@ -122,21 +123,28 @@ def _worker(rank: int, world: int, port: int, out_dir: str,
     import torch.distributed as dist
     from mmengine.model import MMDistributedDataParallel
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=world)
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{port}',
+        rank=rank,
+        world_size=world)
     try:
         for algo, cfg, batches in jobs:
             model = _build(cfg)
             shapes = _record_logits(model, algo)
             ddp = MMDistributedDataParallel(
-                module=model, device_ids=None, broadcast_buffers=False,
+                module=model,
+                device_ids=None,
+                broadcast_buffers=False,
                 find_unused_parameters=False)
             losses = _train(ddp, _optim(model, cfg), batches, rank, world)
             mean = torch.tensor(losses)
             dist.all_reduce(mean)
             torch.save(
-                dict(losses=(mean / world).tolist(), state=_state(model),
-                     shapes=shapes),
+                dict(
+                    losses=(mean / world).tolist(),
+                    state=_state(model),
+                    shapes=shapes),
                 os.path.join(out_dir, f'{algo}_rank{rank}.pth'))
     finally:
         dist.destroy_process_group()
@@ -157,28 +165,37 @@ def test_two_ranks_equal_one_rank_with_twice_the_batch(tmp_path):
     for algo in algos:
         cfg = _algo_cfg(algo)
         jobs.append((algo, cfg, _batches(algo, cfg)))
-    mp.start_processes(_worker, args=(2, u.free_port(), str(tmp_path), jobs),
-                       nprocs=2, join=True, start_method='fork')
+    mp.start_processes(
+        _worker,
+        args=(2, u.free_port(), str(tmp_path), jobs),
+        nprocs=2,
+        join=True,
+        start_method='fork')
 
     for algo, cfg, batches in jobs:
         model = _build(cfg)
         shapes = _record_logits(model, algo)
         ref_losses = _train(model, _optim(model, cfg), batches)
         ref = _state(model)
-        ranks = [load_checkpoint_file(str(tmp_path / f'{algo}_rank{r}.pth'))
-                 for r in (0, 1)]
+        ranks = [
+            load_checkpoint_file(str(tmp_path / f'{algo}_rank{r}.pth'))
+            for r in (0, 1)
+        ]
         for r in ranks:
             # losses are ~30: compare to 1e-5 relative (a few float32 ulps)
             assert r['losses'] == pytest.approx(ref_losses, rel=ATOL), algo
             assert set(r['state']) == set(ref)
             bad = [k for k in ref if not _close(r['state'][k], ref[k])]
-            assert not bad, f'{algo}: differs from 1 rank: ' + str([
-                (k, float((r['state'][k].float() - ref[k].float()).abs()
-                          .max())) for k in bad[:8]])
+            assert not bad, f'{algo}: differs from 1 rank: ' + str(
+                [(k, float(
+                    (r['state'][k].float() - ref[k].float()).abs().max()))
+                 for k in bad[:8]])
         # the states moved, so the comparison is not vacuous
         init = _state(_build(cfg))
-        moved = [k for k in ref if ref[k].is_floating_point()
-                 and not torch.equal(ref[k], init[k])]
+        moved = [
+            k for k in ref
+            if ref[k].is_floating_point() and not torch.equal(ref[k], init[k])
+        ]
         assert len(moved) > len(ref) // 2, f'{algo}: training did not move'
         keys = list(ref)
         if algo == 'mgc':

@@ -73,8 +73,10 @@ def _check_two_rank_training(work_dir: str, launcher: str) -> None:
     assert sorted(rec[0]) == sorted(rec[1]) == [1, 2]
     # each rank trained on its own shard of the data
     assert rec[0][1]['inputs'] != rec[1][1]['inputs']
-    logs = [osp.join(r, f) for r, _, fs in os.walk(work_dir) for f in fs
-            if f.endswith('.log')]
+    logs = [
+        osp.join(r, f) for r, _, fs in os.walk(work_dir) for f in fs
+        if f.endswith('.log')
+    ]
     text = ''.join(open(p).read() for p in logs)
     assert f'Distributed launcher: {launcher}' in text
     assert 'Distributed training: True' in text
@@ -88,17 +90,28 @@ def test_dist_train_two_nodes_of_one_process(tmp_path):
     port = u.free_port()
     procs, logs = [], []
     for node_rank in (0, 1):
-        env = u.run_env(dict(NNODES='2', NODE_RANK=str(node_rank),
-                             MASTER_ADDR='127.0.0.1', PORT=str(port)))
+        env = u.run_env(
+            dict(
+                NNODES='2',
+                NODE_RANK=str(node_rank),
+                MASTER_ADDR='127.0.0.1',
+                PORT=str(port)))
         # output to files, not pipes: a node blocked on a full pipe would
         # stall the other node in a collective
         log = open(tmp_path / f'node{node_rank}.log', 'w+')
         logs.append(log)
-        procs.append(subprocess.Popen(
-            ['bash', osp.join(REPO_ROOT, 'tools/dist_train.sh'), cfg_path, '1',
-             '--work-dir', work_dir], cwd=REPO_ROOT, env=env,
-            stdout=log, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True))
+        procs.append(
+            subprocess.Popen([
+                'bash',
+                osp.join(REPO_ROOT, 'tools/dist_train.sh'), cfg_path, '1',
+                '--work-dir', work_dir
+            ],
+                             cwd=REPO_ROOT,
+                             env=env,
+                             stdout=log,
+                             stderr=subprocess.STDOUT,
+                             text=True,
+                             start_new_session=True))
     deadline = time.monotonic() + 300
     try:
         for p in procs:
@@ -130,13 +143,22 @@ def test_slurm_train_with_fake_srun(tmp_path):
     cfg_path = _train_cfg(tmp_path)
     work_dir = str(tmp_path / 'work')
     srun_log = str(tmp_path / 'srun.json')
-    env = u.run_env(dict(
-        PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}', SRUN=srun,
-        GPUS='2', GPUS_PER_NODE='2', CPUS_PER_TASK='1',
-        SRUN_ARGS='--quotatype=auto', MASTER_PORT=str(u.free_port()),
-        FAKE_SRUN_LOG=srun_log))
-    u.run(['bash', osp.join(REPO_ROOT, 'tools/slurm_train.sh'), 'cpu-part',
-           'mgc-job', cfg_path, '--work-dir', work_dir], env=env)
+    env = u.run_env(
+        dict(
+            PATH=f'{bin_dir}{os.pathsep}{os.environ["PATH"]}',
+            SRUN=srun,
+            GPUS='2',
+            GPUS_PER_NODE='2',
+            CPUS_PER_TASK='1',
+            SRUN_ARGS='--quotatype=auto',
+            MASTER_PORT=str(u.free_port()),
+            FAKE_SRUN_LOG=srun_log))
+    u.run([
+        'bash',
+        osp.join(REPO_ROOT, 'tools/slurm_train.sh'), 'cpu-part', 'mgc-job',
+        cfg_path, '--work-dir', work_dir
+    ],
+          env=env)
     with open(srun_log) as f:
         call = json.load(f)
     opts = call['opts']
@@ -160,22 +182,36 @@ def _test_cfg(tmp_path) -> str:
         model=dict(
             type='ImageClassifier',
             data_preprocessor=dict(
-                type='ClsDataPreprocessor', num_classes=10,
-                mean=[128., 128., 128.], std=[64., 64., 64.], to_rgb=True),
+                type='ClsDataPreprocessor',
+                num_classes=10,
+                mean=[128., 128., 128.],
+                std=[64., 64., 64.],
+                to_rgb=True),
             backbone=dict(
                 type='VisionTransformer',
-                arch=dict(embed_dims=32, num_layers=1, num_heads=2,
-                          feedforward_channels=64),
-                img_size=img, patch_size=8),
+                arch=dict(
+                    embed_dims=32,
+                    num_layers=1,
+                    num_heads=2,
+                    feedforward_channels=64),
+                img_size=img,
+                patch_size=8),
             neck=None,
-            head=dict(type='VisionTransformerClsHead', num_classes=10,
-                      in_channels=32)),
+            head=dict(
+                type='VisionTransformerClsHead',
+                num_classes=10,
+                in_channels=32)),
         test_dataloader=dict(
-            batch_size=4, num_workers=0,
+            batch_size=4,
+            num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=False),
-            dataset=dict(type='FashionMNISTItems', split='test',
-                         num_samples=16, img_size=img, seed=0,
-                         pipeline=pipeline)),
+            dataset=dict(
+                type='FashionMNISTItems',
+                split='test',
+                num_samples=16,
+                img_size=img,
+                seed=0,
+                pipeline=pipeline)),
         test_evaluator=dict(type='Accuracy', topk=(1, )),
         test_cfg=dict(),
         env_cfg=dict(dist_cfg=dict(backend='gloo')),
@@ -199,9 +235,13 @@ def test_dist_test_two_processes(tmp_path):
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     out_file = str(tmp_path / 'metrics.json')
     env = u.run_env(dict(PORT=str(u.free_port())))
-    out = u.run(['bash', osp.join(REPO_ROOT, 'tools/dist_test.sh'), cfg_path,
-                 ckpt, '2', '--work-dir', str(tmp_path / 'work'), '--out',
-                 out_file], env=env).stdout
+    out = u.run([
+        'bash',
+        osp.join(REPO_ROOT, 'tools/dist_test.sh'), cfg_path, ckpt, '2',
+        '--work-dir',
+        str(tmp_path / 'work'), '--out', out_file
+    ],
+                env=env).stdout
     with open(out_file) as f:
         metrics = json.load(f)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0

@@ -30,8 +30,11 @@ def _worker(rank, world, port, out):
     import mmmgc  # noqa: F401
     from tests._utils.mugs_fixtures import build_tiny_mugs, silence_init_logs
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=world)
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{port}',
+        rank=rank,
+        world_size=world)
     silence_init_logs()
     torch.manual_seed(0)
     model = build_tiny_mugs(queue_length=50, buffer_length=7)
@@ -40,8 +43,11 @@ def _worker(rank, world, port, out):
         with torch.no_grad():
             model.teacher.update(model._teacher_source(), 0, 10)
             model.loss(_crops(rank, step), _samples(rank))
-    out[rank] = {k: v.clone() for k, v in model.state_dict().items()
-                 if k.endswith(('queue', 'ptr', 'num_filled', 'center'))}
+    out[rank] = {
+        k: v.clone()
+        for k, v in model.state_dict().items()
+        if k.endswith(('queue', 'ptr', 'num_filled', 'center'))
+    }
     dist.destroy_process_group()
 
 

@@ -44,8 +44,11 @@ def _worker(rank, world, port, out):
     from mmmgc.engine.hooks import MugsFreezeLastLayerHook
     from tests._utils.mugs_fixtures import build_tiny_mugs, silence_init_logs
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=world)
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{port}',
+        rank=rank,
+        world_size=world)
     init_default_scope('mmpretrain')
     silence_init_logs()
     torch.manual_seed(0)
@@ -58,8 +61,8 @@ def _worker(rank, world, port, out):
             type='PerParamClipOptimWrapper',
             max_norm=3.0,
             optimizer=dict(type='AdamW', lr=1e-2, weight_decay=0.04)))
-    hook = MugsFreezeLastLayerHook(freeze_epochs=None,
-                                   freeze_iters=FROZEN_STEPS)
+    hook = MugsFreezeLastLayerHook(
+        freeze_epochs=None, freeze_iters=FROZEN_STEPS)
     runner = _Runner(ddp, optim_wrapper)
     hook.before_train(runner)
     v = model.group_head.last_layer.weight_v
@@ -89,8 +92,8 @@ def test_two_process_freeze_under_ddp():
     mp.spawn(_worker, args=(2, port, out), nprocs=2, join=True)
     silence_init_logs()
     torch.manual_seed(0)
-    v0 = build_tiny_mugs(queue_length=50,
-                         buffer_length=7).group_head.last_layer.weight_v
+    v0 = build_tiny_mugs(
+        queue_length=50, buffer_length=7).group_head.last_layer.weight_v
     r0, r1 = out[0], out[1]
     for step in range(STEPS):
         assert torch.equal(r0[step][0], r1[step][0])  # same on both ranks

@@ -29,12 +29,15 @@ ALGOS = ['mgc', 'mugs']
 SOFTMAX_OPS = ('softmax', 'log_softmax', 'logsumexp', 'cross_entropy')
 
 
-def _cfg(algo: str, iters: int, seed: int = 0,
-         deterministic: bool = False):
-    cfg = u.tiny_cfg(algo, max_iters=iters, ckpt_interval=1000,
-                     seed=seed, deterministic=deterministic)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=1000, save_last=False)
+def _cfg(algo: str, iters: int, seed: int = 0, deterministic: bool = False):
+    cfg = u.tiny_cfg(
+        algo,
+        max_iters=iters,
+        ckpt_interval=1000,
+        seed=seed,
+        deterministic=deterministic)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1000, save_last=False)
     return cfg
 
 
@@ -69,8 +72,10 @@ class _DtypeRecorder(TorchFunctionMode):
 
 
 def _fp32_buffers(model) -> list:
-    names = [n for n, _ in model.named_buffers()
-             if n.endswith(('.queue', 'center', 'teacher_buffer.queue'))]
+    names = [
+        n for n, _ in model.named_buffers()
+        if n.endswith(('.queue', 'center', 'teacher_buffer.queue'))
+    ]
     return [(n, b.dtype) for n, b in model.named_buffers() if n in names]
 
 
@@ -91,8 +96,9 @@ def test_amp_bf16_on_cpu_matches_fp32_and_keeps_loss_maths_fp32(
     with recorder:
         runner = _run_with_loss_hook(cfg, str(amp_dir), f'{algo}_amp',
                                      loss_dtypes)
-    expected = dict(mgc=CPUAutocastOptimWrapper,
-                    mugs=PerParamClipCPUAutocastOptimWrapper)[algo]
+    expected = dict(
+        mgc=CPUAutocastOptimWrapper,
+        mugs=PerParamClipCPUAutocastOptimWrapper)[algo]
     assert type(runner.optim_wrapper) is expected
     assert runner.optim_wrapper.cast_dtype == torch.bfloat16
     assert torch.bfloat16 in recorder.linear_out, 'autocast was not on'
@@ -101,8 +107,7 @@ def test_amp_bf16_on_cpu_matches_fp32_and_keeps_loss_maths_fp32(
         mgc={'mgc_soft_target_loss.py'},
         mugs={'mugs_group_loss.py', 'mugs_infonce_loss.py'})[algo]
     assert expected_files <= seen, seen
-    not_fp32 = [r for r in recorder.softmax_inputs
-                if r[1] != torch.float32]
+    not_fp32 = [r for r in recorder.softmax_inputs if r[1] != torch.float32]
     assert not not_fp32, not_fp32
     assert loss_dtypes and all(d == torch.float32
                                for d in loss_dtypes.values()), loss_dtypes
@@ -118,8 +123,8 @@ def test_amp_bf16_on_cpu_matches_fp32_and_keeps_loss_maths_fp32(
         a, b = float.fromhex(amp[1]['losses'][key]), float.fromhex(hexval)
         assert math.isfinite(a)
         assert abs(a - b) <= 0.02 * abs(b) + 1e-3, (key, a, b)
-    assert all(math.isfinite(float.fromhex(v))
-               for v in amp[2]['losses'].values())
+    assert all(
+        math.isfinite(float.fromhex(v)) for v in amp[2]['losses'].values())
 
 
 def _run_with_loss_hook(cfg, work_dir, name, loss_dtypes):
@@ -129,8 +134,10 @@ def _run_with_loss_hook(cfg, work_dir, name, loss_dtypes):
 
     def hook(module, args, kwargs, out):
         if kwargs.get('mode') == 'loss' and isinstance(out, dict):
-            loss_dtypes.update({k: v.dtype for k, v in out.items()
-                                if 'loss' in k})
+            loss_dtypes.update({
+                k: v.dtype
+                for k, v in out.items() if 'loss' in k
+            })
 
     orig_init = BaseSelfSupervisor.__init__
 
@@ -161,9 +168,9 @@ def test_deterministic_runs_give_identical_losses(algo, tmp_path,
     for run, seed in enumerate((7, 7) + ((8, ) if algo == 'mgc' else ())):
         work_dir = tmp_path / f'run{run}'
         work_dir.mkdir()
-        runner = u.run_in_process(_cfg(algo, 3, seed=seed,
-                                       deterministic=True),
-                                  str(work_dir), f'{algo}_det{run}')
+        runner = u.run_in_process(
+            _cfg(algo, 3, seed=seed, deterministic=True), str(work_dir),
+            f'{algo}_det{run}')
         assert torch.are_deterministic_algorithms_enabled()
         assert runner.seed == seed
         recs.append(u.read_records(str(work_dir)))

@@ -42,7 +42,10 @@ class _Record(Hook):
     def __init__(self) -> None:
         self.rows = []
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         head = runner.model.group_head
         opt = runner.optim_wrapper.optimizer
@@ -71,8 +74,7 @@ def _run(tmp_path, loop: str, record: _Record):
         model=cfg,
         work_dir=str(tmp_path / loop),
         train_dataloader=DataLoader(
-            _Crops(), batch_size=2, shuffle=False,
-            collate_fn=default_collate),
+            _Crops(), batch_size=2, shuffle=False, collate_fn=default_collate),
         optim_wrapper=dict(
             type='PerParamClipOptimWrapper',
             max_norm=3.0,
@@ -80,8 +82,11 @@ def _run(tmp_path, loop: str, record: _Record):
         train_cfg=train_cfg,
         default_hooks=dict(logger=dict(type='LoggerHook', interval=100)),
         custom_hooks=[
-            dict(type='MugsTeacherTempHook', warmup_temp=0.04, temp=0.07,
-                 warmup_epochs=3),
+            dict(
+                type='MugsTeacherTempHook',
+                warmup_temp=0.04,
+                temp=0.07,
+                warmup_epochs=3),
             dict(type='MugsFreezeLastLayerHook', freeze_epochs=1),
             record,
         ],

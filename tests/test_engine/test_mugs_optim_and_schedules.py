@@ -43,8 +43,8 @@ def test_hooks_set_temperature_and_freeze():
     assert model.group_head.last_layer_frozen
     freeze.before_train_iter(_Runner(model, 1, 101), 0)
     assert not model.group_head.last_layer_frozen
-    by_iter = MugsTeacherTempHook(0.04, 0.07, warmup_epochs=None,
-                                  warmup_iters=3)
+    by_iter = MugsTeacherTempHook(
+        0.04, 0.07, warmup_epochs=None, warmup_iters=3)
     by_iter.before_train_iter(_Runner(model, 0, 1), 0)
     assert model.group_head.teacher_temp == pytest.approx(0.055)
     with pytest.raises(ValueError, match='exactly one'):
@@ -116,17 +116,24 @@ def test_weight_decay_cosine_schedule_leaves_zero_groups_at_zero():
     opt = torch.optim.AdamW([
         dict(params=[decayed], weight_decay=0.04),
         dict(params=[flat], weight_decay=0.0)
-    ], lr=0.1)
+    ],
+                            lr=0.1)
     sched = CosineAnnealingParamScheduler(
-        opt, param_name='weight_decay', eta_min_ratio=2.5, begin=0, end=10,
+        opt,
+        param_name='weight_decay',
+        eta_min_ratio=2.5,
+        begin=0,
+        end=10,
         by_epoch=False)
     values = []
     for _ in range(11):
         values.append([g['weight_decay'] for g in opt.param_groups])
         opt.step()
         sched.step()
-    ref = [0.1 + (0.04 - 0.1) * (1 + np.cos(np.pi * i / 10)) / 2
-           for i in range(11)]
+    ref = [
+        0.1 + (0.04 - 0.1) * (1 + np.cos(np.pi * i / 10)) / 2
+        for i in range(11)
+    ]
     # as DINO's per-iteration cosine: iteration i of N gets ref[i], i < N
     assert np.allclose([v[0] for v in values[:10]], ref[:10], atol=1e-9)
     assert values[10][0] == values[9][0]  # held after the end

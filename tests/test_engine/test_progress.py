@@ -20,8 +20,8 @@ def test_progress_line_known_values():
     assert progress_line(64, 320, 5.12345, 30.4, 120.0) == (
         '[train] iter  64/320 ( 20 %)  loss 5.1235  elapsed 0:00:30  '
         'eta 0:02:00')
-    assert progress_line(3, 3, None, 3725, None) == (
-        '[train] iter 3/3 (100 %)  elapsed 1:02:05')
+    assert progress_line(3, 3, None, 3725,
+                         None) == ('[train] iter 3/3 (100 %)  elapsed 1:02:05')
 
 
 class _Hub:
@@ -65,8 +65,10 @@ def test_progress_hook_lines_and_window_mean():
         runner.iter = i
         runner.message_hub.update(1.0)
         hook.after_train_iter(runner, i)
-    assert [int(re.search(r'iter +(\d+)/', s).group(1))
-            for s in out2.getvalue().splitlines()] == [12, 16, 20]
+    assert [
+        int(re.search(r'iter +(\d+)/', s).group(1))
+        for s in out2.getvalue().splitlines()
+    ] == [12, 16, 20]
     with pytest.raises(ValueError, match='num_lines'):
         ProgressHook(num_lines=0)
 
@@ -91,6 +93,7 @@ def test_progress_runner_console_log_file_and_same_weights(tmp_path, capsys):
     from mmmgc.engine import ProgressRunner
 
     class WarnHook(Hook):
+
         def before_train(self, runner):
             warnings.warn('progress-test warning')
 
@@ -105,8 +108,9 @@ def test_progress_runner_console_log_file_and_same_weights(tmp_path, capsys):
     assert len(lines) == 3, captured.out
     assert lines[0].startswith('[train] iter 1/2 ( 50 %)  loss ')
     assert lines[1].startswith('[train] iter 2/2 (100 %)  loss ')
-    n = int(re.match(r'\[train\] done; full log \((\d+) warnings\) in ',
-                     lines[2]).group(1))
+    n = int(
+        re.match(r'\[train\] done; full log \((\d+) warnings\) in ',
+                 lines[2]).group(1))
     assert lines[2].endswith(log_file)
     assert 'progress-test warning' not in captured.err
     with open(log_file) as f:

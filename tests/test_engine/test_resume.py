@@ -42,11 +42,10 @@ def test_mgc_iter_based_resume_across_epoch_boundary_is_bit_exact(tmp_path):
     cfg_path = u.dump_cfg(cfg, str(tmp_path / 'mgc_iter.py'))
     full, resumed = str(tmp_path / 'full'), str(tmp_path / 'resumed')
     u.train(cfg_path, full)
-    out = u.train(cfg_path, resumed, '--resume',
-                  osp.join(full, 'iter_3.pth'))
+    out = u.train(cfg_path, resumed, '--resume', osp.join(full, 'iter_3.pth'))
     assert 'Advance dataloader 3 steps' in out
-    ckpt = _assert_same_end(osp.join(full, 'iter_4.pth'),
-                            osp.join(resumed, 'iter_4.pth'))
+    ckpt = _assert_same_end(
+        osp.join(full, 'iter_4.pth'), osp.join(resumed, 'iter_4.pth'))
     sd = ckpt['state_dict']
     assert any(k.startswith('teacher.') for k in sd)
     assert any('running_mean' in k for k in sd)
@@ -58,15 +57,14 @@ def test_mgc_iter_based_resume_across_epoch_boundary_is_bit_exact(tmp_path):
     # before the rename) resumes to the same end.
     legacy_ckpt = u.load_ckpt(osp.join(full, 'iter_3.pth'))
     legacy_ckpt['state_dict'] = {
-        ('momentum_encoder.' + k[len('teacher.'):]
-         if k.startswith('teacher.') else k): v
+        _legacy_name(k): v
         for k, v in legacy_ckpt['state_dict'].items()
     }
     torch.save(legacy_ckpt, str(tmp_path / 'iter_3_legacy.pth'))
     legacy = str(tmp_path / 'legacy')
     u.train(cfg_path, legacy, '--resume', str(tmp_path / 'iter_3_legacy.pth'))
-    _assert_same_end(osp.join(full, 'iter_4.pth'),
-                     osp.join(legacy, 'iter_4.pth'))
+    _assert_same_end(
+        osp.join(full, 'iter_4.pth'), osp.join(legacy, 'iter_4.pth'))
 
     # Control: without RNGStateHook the data stream is still the same
     # (per-sample seeds) but MGC's query sampling draws from a re-seeded
@@ -84,14 +82,19 @@ def test_mgc_iter_based_resume_across_epoch_boundary_is_bit_exact(tmp_path):
 def test_mugs_epoch_based_resume_with_persistent_workers_is_bit_exact(
         tmp_path):
     pytest.importorskip('mmmgc.models.selfsup.mugs')
-    cfg = u.tiny_cfg('mugs', max_epochs=2, ckpt_interval=1, by_epoch=True,
-                     num_workers=1, persistent_workers=True)
+    cfg = u.tiny_cfg(
+        'mugs',
+        max_epochs=2,
+        ckpt_interval=1,
+        by_epoch=True,
+        num_workers=1,
+        persistent_workers=True)
     cfg_path = u.dump_cfg(cfg, str(tmp_path / 'mugs_epoch.py'))
     full, resumed = str(tmp_path / 'full'), str(tmp_path / 'resumed')
     u.train(cfg_path, full)
     u.train(cfg_path, resumed, '--resume', osp.join(full, 'epoch_1.pth'))
-    ckpt = _assert_same_end(osp.join(full, 'epoch_2.pth'),
-                            osp.join(resumed, 'epoch_2.pth'))
+    ckpt = _assert_same_end(
+        osp.join(full, 'epoch_2.pth'), osp.join(resumed, 'epoch_2.pth'))
     sd = ckpt['state_dict']
     queues = [k for k in sd if k.endswith('.queue')]
     assert queues, 'no queue buffers in the Mugs checkpoint'
@@ -149,3 +152,10 @@ def test_rng_state_roundtrip():
     set_rng_state(state)
     y = (np.random.rand(), torch.rand(3))
     assert x[0] == y[0] and torch.equal(x[1], y[1])
+
+
+def _legacy_name(key: str) -> str:
+    """The name a key of MGC's teacher had before the rename."""
+    if key.startswith('teacher.'):
+        return 'momentum_encoder.' + key[len('teacher.'):]
+    return key

@@ -66,8 +66,13 @@ def test_propagate_video_tracks_a_moving_patch():
         g[1, pos] = 1
         gts.append(g)
     first = labels_to_one_hot(gts[0], 2)
-    out = propagate_video(frames, first, (h, w), n_last_frames=2, topk=1,
-                          temperature=0.1, radius=2)
+    out = propagate_video(
+        frames,
+        first, (h, w),
+        n_last_frames=2,
+        topk=1,
+        temperature=0.1,
+        radius=2)
     assert len(out) == T
     for t in range(T):
         assert torch.equal(out[t].argmax(0).reshape(h, w),

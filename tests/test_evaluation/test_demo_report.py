@@ -39,8 +39,7 @@ def test_probe_features_known_values():
     assert res['knn'] == 0.0 and res['linear'] == 0.0
     # a bank of 3 class-0 features (k=20 is capped at 3): kNN answers
     # class 0, right for 5 of the 20 test features
-    res = probe_features(ftr[:3], ytr[:3], fte, yte, 4, k=20,
-                         probe_epochs=5)
+    res = probe_features(ftr[:3], ytr[:3], fte, yte, 4, k=20, probe_epochs=5)
     assert res['knn'] == 25.0
 
 
@@ -67,8 +66,8 @@ def test_eval_dataset_of_and_generators():
     from mmmgc.evaluation import eval_dataset_of, eval_generator
     cfg = Config.fromfile(DEMO)
     assert eval_dataset_of(cfg) == 'FashionMNISTScenes'
-    cfg.train_dataloader.dataset = dict(type='PerSampleSeededDataset',
-                                        dataset=cfg.train_dataloader.dataset)
+    cfg.train_dataloader.dataset = dict(
+        type='PerSampleSeededDataset', dataset=cfg.train_dataloader.dataset)
     assert eval_dataset_of(cfg) == 'FashionMNISTScenes'
     # an image folder has no generators: the default data set
     cfg.train_dataloader.dataset = dict(type='UnlabeledImageFolder')
@@ -93,9 +92,16 @@ def _checkpoint(cfg, path, seed, it=7):
     from mmmgc.evaluation import build_frozen_backbone
     torch.manual_seed(seed)
     backbone = build_frozen_backbone(cfg.model)
-    torch.save({'meta': {'iter': it}, 'state_dict': {
-        f'backbone.{k}': v for k, v in backbone.state_dict().items()}},
-               path)
+    torch.save(
+        {
+            'meta': {
+                'iter': it
+            },
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in backbone.state_dict().items()
+            }
+        }, path)
     return backbone
 
 
@@ -111,15 +117,15 @@ def _direct(backbone, cfg, feature, n_train, n_test):
     fte = extract_features(backbone, xte, feature)
     lr = select_probe_lr(ftr, ytr, 10, epochs=100, seed=0)
     return dict(
-        knn=round(knn_top1(ftr, ytr, fte, yte, 10, k=20, temperature=0.07),
-                  2),
-        linear=round(linear_probe_top1(ftr, ytr, fte, yte, 10, epochs=100,
-                                       lr=lr, seed=0), 2),
+        knn=round(knn_top1(ftr, ytr, fte, yte, 10, k=20, temperature=0.07), 2),
+        linear=round(
+            linear_probe_top1(
+                ftr, ytr, fte, yte, 10, epochs=100, lr=lr, seed=0), 2),
         linear_lr=lr)
 
 
-@pytest.mark.parametrize('config,method,feature', [
-    (DEMO, 'MGC', 'avg'), (MOCO, 'MoCo v3', 'cls')])
+@pytest.mark.parametrize('config,method,feature', [(DEMO, 'MGC', 'avg'),
+                                                   (MOCO, 'MoCo v3', 'cls')])
 def test_demo_report_rows(config, method, feature, tmp_path):
     """The learned row is the checkpoint's backbone read out with the
     method's feature, the random row the seed-0 backbone with 'avg'; a
@@ -134,15 +140,24 @@ def test_demo_report_rows(config, method, feature, tmp_path):
     (lrow, rrow) = rep['rows']
     assert lrow['backbone'] == f'{method}, learned'
     assert lrow['feature'] == feature
-    assert rrow == dict(backbone='random init', feature='avg',
-                        **_direct(_random(cfg), cfg, 'avg', 60, 30))
+    assert rrow == dict(
+        backbone='random init',
+        feature='avg',
+        **_direct(_random(cfg), cfg, 'avg', 60, 30))
     learned.eval()
     assert {k: lrow[k] for k in ('knn', 'linear', 'linear_lr')} == \
         _direct(learned, cfg, feature, 60, 30)
     assert rep['protocol'] == dict(
-        data='FashionMNISTScenes', num_train=60, num_test=30, img_size=32,
-        num_classes=10, k=20, t=0.07, probe_epochs=100,
-        probe_lrs=[0.01, 0.1, 1.0], seed=0)
+        data='FashionMNISTScenes',
+        num_train=60,
+        num_test=30,
+        img_size=32,
+        num_classes=10,
+        k=20,
+        t=0.07,
+        probe_epochs=100,
+        probe_lrs=[0.01, 0.1, 1.0],
+        seed=0)
     assert rep['picture']['path'] == pic
     with Image.open(pic) as im:
         assert im.size == (3 * 160, 2 * 160)  # image + 2 heads, 2 rows
@@ -156,14 +171,33 @@ def _random(cfg):
 
 
 REPORT = dict(
-    method='MGC', iterations=320,
-    rows=[dict(backbone='MGC, learned', feature='avg', knn=34.25,
-               linear=53.5, linear_lr=1.0),
-          dict(backbone='random init', feature='avg', knn=16.65,
-               linear=41.2, linear_lr=0.1)],
-    protocol=dict(data='FashionMNISTScenes', num_train=5000, num_test=2000,
-                  img_size=64, num_classes=10, k=20, t=0.07,
-                  probe_epochs=100, probe_lrs=[0.01, 0.1, 1.0], seed=0),
+    method='MGC',
+    iterations=320,
+    rows=[
+        dict(
+            backbone='MGC, learned',
+            feature='avg',
+            knn=34.25,
+            linear=53.5,
+            linear_lr=1.0),
+        dict(
+            backbone='random init',
+            feature='avg',
+            knn=16.65,
+            linear=41.2,
+            linear_lr=0.1)
+    ],
+    protocol=dict(
+        data='FashionMNISTScenes',
+        num_train=5000,
+        num_test=2000,
+        img_size=64,
+        num_classes=10,
+        k=20,
+        t=0.07,
+        probe_epochs=100,
+        probe_lrs=[0.01, 0.1, 1.0],
+        seed=0),
     seconds=dict(pretraining=294.2, evaluation=18.0, total=331.5))
 
 
@@ -182,8 +216,10 @@ def test_format_report_known_table():
     assert len(lines) == 11
     assert max(len(s) for s in lines) <= 72
     assert lines[0] == lines[2] == lines[-1] == '=' * len(lines[0])
-    no_time = format_report({k: v for k, v in REPORT.items()
-                             if k != 'seconds'})
+    no_time = format_report({
+        k: v
+        for k, v in REPORT.items() if k != 'seconds'
+    })
     assert 'wall time' not in no_time
 
 
@@ -201,9 +237,10 @@ def test_demo_report_tool(tmp_path, capsys):
                                      'tools/analysis/demo_report.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    rep = tool.main([cfg_path, ckpt, '--num-train', '40', '--num-test',
-                     '20', '--pretrain-start', '100,5', '--pretrain-end',
-                     '112.5'])
+    rep = tool.main([
+        cfg_path, ckpt, '--num-train', '40', '--num-test', '20',
+        '--pretrain-start', '100,5', '--pretrain-end', '112.5'
+    ])
     out = capsys.readouterr().out.splitlines()
     assert out[1] == 'mmmgc demo: MGC, 4 pretraining iterations'
     assert out[-2].startswith(f'picture: {tmp_path}/attention.png ')

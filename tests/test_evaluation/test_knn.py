@@ -10,8 +10,8 @@ def test_knn_known_values():
     train = torch.tensor([[1., 0.], [0.9, 0.1], [0., 1.], [0.1, 0.9]])
     labels = torch.tensor([0, 0, 1, 1])
     test = torch.tensor([[1., 0.05], [0.05, 1.]])
-    scores = knn_classify(train, labels, test, num_classes=2, k=2,
-                          temperature=0.1)
+    scores = knn_classify(
+        train, labels, test, num_classes=2, k=2, temperature=0.1)
     assert scores.argmax(1).tolist() == [0, 1]
     # k=2 votes come only from the two nearest (same-class) samples
     assert scores[0, 1] == 0 and scores[1, 0] == 0

@@ -96,12 +96,12 @@ def test_fit_linear_probe_learns_and_accepts_soft_targets():
     centers = torch.randn(4, 16, generator=gen) * 3
     y = torch.randint(0, 4, (400, ), generator=gen)
     x = centers[y] + torch.randn(400, 16, generator=gen)
-    acc = linear_probe_top1(x[:300], y[:300], x[300:], y[300:], 4,
-                            epochs=30, lr=0.05)
+    acc = linear_probe_top1(
+        x[:300], y[:300], x[300:], y[300:], 4, epochs=30, lr=0.05)
     assert acc > 95
     noise = torch.randn(400, 16, generator=gen)
-    acc_noise = linear_probe_top1(noise[:300], y[:300], noise[300:],
-                                  y[300:], 4, epochs=30, lr=0.05)
+    acc_noise = linear_probe_top1(
+        noise[:300], y[:300], noise[300:], y[300:], 4, epochs=30, lr=0.05)
     assert acc_noise < 50
     soft = torch.nn.functional.one_hot(y[:300], 4).float()
     probe = fit_linear_probe(x[:300], soft, 4, epochs=5)
@@ -112,8 +112,11 @@ def test_fit_linear_probe_learns_and_accepts_soft_targets():
 
 def test_extract_patch_features_from_tiny_vit():
     from mmpretrain.models import VisionTransformer
-    vit = VisionTransformer(arch=tiny_vit_arch(32, 1, 2), img_size=32,
-                            patch_size=8, out_type='raw')
+    vit = VisionTransformer(
+        arch=tiny_vit_arch(32, 1, 2),
+        img_size=32,
+        patch_size=8,
+        out_type='raw')
     feats = extract_patch_features(vit, torch.randn(3, 3, 32, 32))
     assert feats.shape == (3, 32, 4, 4)
     tokens = vit(torch.randn(1, 3, 32, 32))[-1]

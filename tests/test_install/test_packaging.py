@@ -166,8 +166,7 @@ def mim_shipped_files(root: str) -> List[str]:
 def test_model_index_has_the_fields_mim_search_shows():
     metafiles = load_model_index(REPO_ROOT)
     assert sorted(metafiles) == sorted(
-        osp.relpath(p, REPO_ROOT)
-        for p in glob.glob(
+        osp.relpath(p, REPO_ROOT) for p in glob.glob(
             osp.join(REPO_ROOT, 'configs', '*', 'metafile.yml'))), (
                 'model-index.yml must import every configs/*/metafile.yml')
     names = []
@@ -185,8 +184,9 @@ def test_model_index_has_the_fields_mim_search_shows():
             coll = collections[model['In Collection']]
             assert model['Paper'] == coll['Paper']['URL'], where
             config = model['Config']
-            assert osp.isfile(osp.join(REPO_ROOT, config)), (
-                f'{where}: config {config} does not exist')
+            assert osp.isfile(
+                osp.join(REPO_ROOT,
+                         config)), (f'{where}: config {config} does not exist')
             assert osp.splitext(osp.basename(config))[0] == name, where
             metadata = model['Metadata']
             assert isinstance(metadata['Epochs'], int), where

@@ -42,8 +42,12 @@ def test_imports_and_versions():
     from mmmgc.utils.version_check import SUPPORTED
     pins = constraint_pins()
     installed = {
-        'mmcv': mmcv, 'mmengine': mmengine, 'mmpretrain': mmpretrain,
-        'mmdet': mmdet, 'mmsegmentation': mmseg, 'mmpose': mmpose,
+        'mmcv': mmcv,
+        'mmengine': mmengine,
+        'mmpretrain': mmpretrain,
+        'mmdet': mmdet,
+        'mmsegmentation': mmseg,
+        'mmpose': mmpose,
         'torchvision': torchvision
     }
     for dist, module in installed.items():
@@ -110,8 +114,8 @@ def test_mmdet_mask_rcnn_with_vit_backbone_loss():
     register_all_modules(init_default_scope=False)
     cfg = get_config('mmdet::_base_/models/mask-rcnn_r50_fpn.py').model
     cfg.backbone = _vit(out_indices=(0, 1))
-    cfg.neck = dict(type='FPN', in_channels=[64, 64], out_channels=32,
-                    num_outs=3)
+    cfg.neck = dict(
+        type='FPN', in_channels=[64, 64], out_channels=32, num_outs=3)
     cfg.rpn_head.in_channels = 32
     cfg.rpn_head.feat_channels = 32
     cfg.rpn_head.anchor_generator.strides = [8, 16, 32]
@@ -131,10 +135,12 @@ def test_mmdet_mask_rcnn_with_vit_backbone_loss():
     imgs = torch.rand(2, 3, 64, 64) * 255
     samples = []
     for _ in range(2):
-        s = DetDataSample(metainfo=dict(img_shape=(64, 64),
-                                        pad_shape=(64, 64),
-                                        ori_shape=(64, 64),
-                                        scale_factor=(1., 1.)))
+        s = DetDataSample(
+            metainfo=dict(
+                img_shape=(64, 64),
+                pad_shape=(64, 64),
+                ori_shape=(64, 64),
+                scale_factor=(1., 1.)))
         inst = InstanceData()
         inst.bboxes = torch.tensor([[4., 4., 30., 30.]])
         inst.labels = torch.tensor([1])
@@ -144,8 +150,8 @@ def test_mmdet_mask_rcnn_with_vit_backbone_loss():
         inst.masks = BitmapMasks(m.numpy(), 64, 64)
         s.gt_instances = inst
         samples.append(s)
-    data = model.data_preprocessor(dict(inputs=list(imgs),
-                                        data_samples=samples), True)
+    data = model.data_preprocessor(
+        dict(inputs=list(imgs), data_samples=samples), True)
     losses = model(**data, mode='loss')
     total, log_vars = model.parse_losses(losses)
     assert torch.isfinite(total)
@@ -165,35 +171,42 @@ def test_mmseg_encoder_decoder_fpn_loss():
     register_all_modules(init_default_scope=False)
     cfg = get_config('mmseg::_base_/models/fpn_r50.py').model
     cfg.pop('pretrained', None)
-    cfg.data_preprocessor = dict(type='SegDataPreProcessor',
-                                 size=(64, 64))
+    cfg.data_preprocessor = dict(type='SegDataPreProcessor', size=(64, 64))
     cfg.backbone = _vit(out_indices=(0, 1))
-    cfg.neck = dict(type='FPN', in_channels=[64, 64], out_channels=32,
-                    num_outs=2)
-    cfg.decode_head.update(in_channels=[32, 32], in_index=[0, 1],
-                           feature_strides=[8, 16], channels=16,
-                           num_classes=4, norm_cfg=dict(type='BN'))
+    cfg.neck = dict(
+        type='FPN', in_channels=[64, 64], out_channels=32, num_outs=2)
+    cfg.decode_head.update(
+        in_channels=[32, 32],
+        in_index=[0, 1],
+        feature_strides=[8, 16],
+        channels=16,
+        num_classes=4,
+        norm_cfg=dict(type='BN'))
     with DefaultScope.overwrite_default_scope(SCOPE):
         model = MODELS.build(cfg)
     model.init_weights()
     samples = []
     for _ in range(2):
-        s = SegDataSample(metainfo=dict(img_shape=(64, 64),
-                                        pad_shape=(64, 64),
-                                        ori_shape=(64, 64)))
+        s = SegDataSample(
+            metainfo=dict(
+                img_shape=(64, 64), pad_shape=(64, 64), ori_shape=(64, 64)))
         s.gt_sem_seg = PixelData(data=torch.randint(0, 4, (1, 64, 64)))
         samples.append(s)
     data = model.data_preprocessor(
-        dict(inputs=[torch.rand(3, 64, 64) * 255 for _ in range(2)],
-             data_samples=samples), True)
+        dict(
+            inputs=[torch.rand(3, 64, 64) * 255 for _ in range(2)],
+            data_samples=samples), True)
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['decode.loss_ce'])
     losses['decode.loss_ce'].backward()
     model.eval()
     with torch.no_grad():
-        out = model(**model.data_preprocessor(
-            dict(inputs=[torch.rand(3, 64, 64) * 255],
-                 data_samples=samples[:1]), False), mode='predict')
+        out = model(
+            **model.data_preprocessor(
+                dict(
+                    inputs=[torch.rand(3, 64, 64) * 255],
+                    data_samples=samples[:1]), False),
+            mode='predict')
     assert out[0].pred_sem_seg.data.shape == (1, 64, 64)
 
 
@@ -205,17 +218,30 @@ def test_mmpose_topdown_with_vit_backbone_loss():
     register_all_modules(init_default_scope=False)
     cfg = dict(
         type='TopdownPoseEstimator',
-        data_preprocessor=dict(type='PoseDataPreprocessor',
-                               mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-        backbone=dict(type='mmpretrain.VisionTransformer',
-                      arch=tiny_vit_arch(), img_size=(64, 48), patch_size=8,
-                      out_type='featmap', with_cls_token=False),
-        head=dict(type='HeatmapHead', in_channels=64, out_channels=17,
-                  deconv_out_channels=(32, ), deconv_kernel_sizes=(4, ),
-                  loss=dict(type='KeypointMSELoss', use_target_weight=True),
-                  decoder=dict(type='UDPHeatmap', input_size=(48, 64),
-                               heatmap_size=(12, 16), sigma=2)),
+        data_preprocessor=dict(
+            type='PoseDataPreprocessor',
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            bgr_to_rgb=True),
+        backbone=dict(
+            type='mmpretrain.VisionTransformer',
+            arch=tiny_vit_arch(),
+            img_size=(64, 48),
+            patch_size=8,
+            out_type='featmap',
+            with_cls_token=False),
+        head=dict(
+            type='HeatmapHead',
+            in_channels=64,
+            out_channels=17,
+            deconv_out_channels=(32, ),
+            deconv_kernel_sizes=(4, ),
+            loss=dict(type='KeypointMSELoss', use_target_weight=True),
+            decoder=dict(
+                type='UDPHeatmap',
+                input_size=(48, 64),
+                heatmap_size=(12, 16),
+                sigma=2)),
         test_cfg=dict(flip_test=False))
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmpose'):
@@ -223,12 +249,12 @@ def test_mmpose_topdown_with_vit_backbone_loss():
     model.init_weights()
     samples = []
     for _ in range(2):
-        s = PoseDataSample(metainfo=dict(img_shape=(64, 48),
-                                         input_size=(48, 64),
-                                         input_center=torch.tensor([24.,
-                                                                    32.]),
-                                         input_scale=torch.tensor([48.,
-                                                                   64.])))
+        s = PoseDataSample(
+            metainfo=dict(
+                img_shape=(64, 48),
+                input_size=(48, 64),
+                input_center=torch.tensor([24., 32.]),
+                input_scale=torch.tensor([48., 64.])))
         from mmengine.structures import PixelData
         s.gt_fields = PixelData(heatmaps=torch.rand(17, 16, 12))
         inst = InstanceData()
@@ -237,8 +263,9 @@ def test_mmpose_topdown_with_vit_backbone_loss():
         s.gt_instance_labels = inst
         samples.append(s)
     data = model.data_preprocessor(
-        dict(inputs=[torch.rand(3, 64, 48) * 255 for _ in range(2)],
-             data_samples=samples), True)
+        dict(
+            inputs=[torch.rand(3, 64, 48) * 255 for _ in range(2)],
+            data_samples=samples), True)
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['loss_kpt'])
     losses['loss_kpt'].backward()
@@ -262,8 +289,8 @@ def test_runner_trains_saves_and_resumes(tmp_path):
             t['scale'] = 32
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2)
     cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=2, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.work_dir = str(tmp_path / 'a')
     runner = Runner.from_cfg(cfg)

@@ -38,8 +38,9 @@ def reference_topk_neighbours(query, bank, k):
 
 def test_neighbour_search_scales_by_row_norms_with_the_same_result():
     g = torch.Generator().manual_seed(3)
-    bank = torch.randn(4096, 64, generator=g) * torch.rand(
-        4096, 1, generator=g) * 5
+    bank = torch.randn(
+        4096, 64, generator=g) * torch.rand(
+            4096, 1, generator=g) * 5
     bank[100:110] = 0  # never-written rows of a zero-initialised buffer
     query = torch.randn(16, 64, generator=g)
     fast = mugs_topk_neighbours(query, bank, k=8)
@@ -68,8 +69,9 @@ def reference_weight(self):
 
 
 def _net():
-    return nn.Sequential(nn.Linear(5, 7), nn.BatchNorm1d(7), nn.GELU(),
-                         nn.Linear(7, 3, bias=False))
+    return nn.Sequential(
+        nn.Linear(5, 7), nn.BatchNorm1d(7), nn.GELU(),
+        nn.Linear(7, 3, bias=False))
 
 
 def test_ema_update_matches_the_plain_loop():
@@ -103,10 +105,14 @@ def test_ema_update_rejects_a_different_structure():
 
 def test_clip_matches_the_per_parameter_reference():
     torch.manual_seed(0)
-    params = [nn.Parameter(torch.randn(s)) for s in
-              [(4, 3), (5, ), (2, 2), (6, ), (3, 3)]]
-    grads = [torch.randn(p.shape) * s
-             for p, s in zip(params, [5., 0.1, 3., 10., 0.5])]
+    params = [
+        nn.Parameter(torch.randn(s))
+        for s in [(4, 3), (5, ), (2, 2), (6, ), (3, 3)]
+    ]
+    grads = [
+        torch.randn(p.shape) * s
+        for p, s in zip(params, [5., 0.1, 3., 10., 0.5])
+    ]
     params[3].requires_grad_(False)  # no gradient: skipped (grad None)
     ref = [nn.Parameter(p.detach().clone()) for p in params]
     for p, r, g in zip(params, ref, grads):
@@ -148,8 +154,10 @@ def _train(model, ow, steps, seed):
     gen = torch.Generator().manual_seed(seed)
     losses = []
     for _ in range(steps):
-        crops = [torch.randn(4, 3, s, s, generator=gen)
-                 for s in (32, 32, 32, 32, 16, 16)]
+        crops = [
+            torch.randn(4, 3, s, s, generator=gen)
+            for s in (32, 32, 32, 32, 16, 16)
+        ]
         with ow.optim_context(model):
             loss, _ = model.parse_losses(model.loss(crops))
         ow.update_params(loss)
@@ -183,16 +191,20 @@ def test_tiny_mugs_trains_the_same_with_the_fast_pieces(monkeypatch):
         model.train()
         ow = build_optim_wrapper(
             model,
-            dict(type='PerParamClipOptimWrapper', max_norm=0.05,
-                 optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.04,
-                                **(dict(fused=True) if fast else
-                                   dict(foreach=False)))))
+            dict(
+                type='PerParamClipOptimWrapper',
+                max_norm=0.05,
+                optimizer=dict(
+                    type='AdamW',
+                    lr=1e-3,
+                    weight_decay=0.04,
+                    **(dict(fused=True) if fast else dict(foreach=False)))))
         counts = []
         clip = clip_mod.clip_grad_norm_per_param_ if fast \
             else reference_clip_
-        monkeypatch.setattr(clip_mod, 'clip_grad_norm_per_param_',
-                            lambda p, m: counts.append(clip(p, m)) or
-                            counts[-1])
+        monkeypatch.setattr(
+            clip_mod, 'clip_grad_norm_per_param_',
+            lambda p, m: counts.append(clip(p, m)) or counts[-1])
         ema = ema_update_ if fast else reference_ema_update_
         monkeypatch.setattr(ema_mod, 'ema_update_', ema)
         if not fast:

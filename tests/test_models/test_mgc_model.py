@@ -17,17 +17,17 @@ def test_heads_follow_table7_and_teacher_starts_equal():
     model = tiny_mgc()
     proj = model.neck.projectors[0]
     kinds = [type(m).__name__ for m in proj]
-    assert kinds == ['Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear',
-                     'GlobalBatchNorm1d', 'ReLU', 'Linear',
-                     'GlobalBatchNorm1d']
+    assert kinds == [
+        'Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear', 'GlobalBatchNorm1d',
+        'ReLU', 'Linear', 'GlobalBatchNorm1d'
+    ]
     assert proj[-1].affine is False and proj[1].affine is True
     pred = model.head.predictors[0]
     assert [type(m).__name__ for m in pred] == [
         'Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear', 'GlobalBatchNorm1d'
     ]
     assert isinstance(pred[-1], GlobalBatchNorm1d) and not pred[-1].affine
-    student = list(model.backbone.parameters()) + list(
-        model.neck.parameters())
+    student = list(model.backbone.parameters()) + list(model.neck.parameters())
     teacher = list(model.teacher.module.parameters())
     assert len(student) == len(teacher)
     for s, t in zip(student, teacher):
@@ -43,13 +43,13 @@ def test_compute_pairs_matches_brute_force_both_directions():
     batch = make_batch(b=5, seed=3)
     boxes, flips = model.view_geometry(batch['data_samples'], 'cpu')
     for index, c in enumerate(model.granularities):
-        pairs = model.compute_pairs(boxes, flips, 8, index,
-                                    seeds=torch.arange(5))
+        pairs = model.compute_pairs(
+            boxes, flips, 8, index, seeds=torch.arange(5))
         assert [(p.q_view, p.k_view) for p in pairs] == [(0, 1), (1, 0)]
         for qv, kv, qb, qi, kb, kj, t in pairs:
             ref = brute_force_targets(boxes[:, qv].numpy(),
-                                      flips[:, qv].numpy(),
-                                      boxes[:, kv].numpy(),
+                                      flips[:, qv].numpy(), boxes[:,
+                                                                  kv].numpy(),
                                       flips[:, kv].numpy(), 8, c)
             assert len(qb) > 0
             for n in range(len(qb)):
@@ -83,8 +83,8 @@ def test_gradients_reach_only_the_online_branch():
 def test_teacher_moves_by_the_stated_convention():
     torch.manual_seed(0)
     model = tiny_mgc(ema_decay=0.9)
-    ow = build_optim_wrapper(
-        model, dict(optimizer=dict(type='AdamW', lr=1e-2)))
+    ow = build_optim_wrapper(model,
+                             dict(optimizer=dict(type='AdamW', lr=1e-2)))
     batch = make_batch()
     model.train_step(batch, ow)  # teacher == student before the step
     t_before = [p.clone() for p in model.teacher.module.parameters()]
@@ -101,8 +101,8 @@ def test_teacher_moves_by_the_stated_convention():
     for t_old, s, t_new in zip(t_before, s_now,
                                model.teacher.module.parameters()):
         torch.testing.assert_close(t_new, decay * t_old + (1 - decay) * s)
-    moved = sum((a - b).abs().sum() for a, b in zip(
-        t_before, model.teacher.module.parameters()))
+    moved = sum((a - b).abs().sum()
+                for a, b in zip(t_before, model.teacher.module.parameters()))
     assert moved > 0
 
 
@@ -111,8 +111,11 @@ def test_teacher_moves_by_the_stated_convention():
     dict(shared=False),
     dict(key_cells='all'),
     dict(loss_mode='hard', shared=False),
-    dict(img=56, patch=4, granularities=(1, 2, 7, 14),
-         num_samples=(10, 10, 2, 1)),
+    dict(
+        img=56,
+        patch=4,
+        granularities=(1, 2, 7, 14),
+        num_samples=(10, 10, 2, 1)),
 ])
 def test_options_train_and_lower_the_loss(kwargs):
     torch.manual_seed(0)
@@ -121,8 +124,8 @@ def test_options_train_and_lower_the_loss(kwargs):
     if kwargs.get('shared') is False:
         assert len(model.neck.projectors) == len(model.granularities)
         assert len(model.head.predictors) == len(model.granularities)
-    ow = build_optim_wrapper(
-        model, dict(optimizer=dict(type='AdamW', lr=3e-3)))
+    ow = build_optim_wrapper(model,
+                             dict(optimizer=dict(type='AdamW', lr=3e-3)))
     batch = make_batch(img=img)
     model.sampling_generator = torch.Generator().manual_seed(0)
     first = None
@@ -160,19 +163,33 @@ def test_bf16_autocast_step_is_finite():
 
 
 def test_default_sample_counts_are_the_papers():
+
     def build(granularities, **kw):
         return MODELS.build(
-            dict(type='MGC', granularities=granularities,
-                 backbone=dict(type='MoCoV3ViT',
-                               arch=dict(embed_dims=32, num_layers=1,
-                                         num_heads=2,
-                                         feedforward_channels=64),
-                               img_size=56, patch_size=4,
-                               out_type='featmap'),
-                 neck=dict(type='MGCProjectionNeck', in_channels=32,
-                           hid_channels=32, out_channels=16),
-                 head=dict(type='MGCHead', in_channels=16, hid_channels=32,
-                           out_channels=16), **kw))
+            dict(
+                type='MGC',
+                granularities=granularities,
+                backbone=dict(
+                    type='MoCoV3ViT',
+                    arch=dict(
+                        embed_dims=32,
+                        num_layers=1,
+                        num_heads=2,
+                        feedforward_channels=64),
+                    img_size=56,
+                    patch_size=4,
+                    out_type='featmap'),
+                neck=dict(
+                    type='MGCProjectionNeck',
+                    in_channels=32,
+                    hid_channels=32,
+                    out_channels=16),
+                head=dict(
+                    type='MGCHead',
+                    in_channels=16,
+                    hid_channels=32,
+                    out_channels=16),
+                **kw))
 
     model = build((1, 2, 7))
     assert model.num_samples == (10, 10, 2)
@@ -189,14 +206,19 @@ def test_clear_errors():
         tiny_mgc(num_samples=(1, 2))
     with pytest.raises(ValueError, match='model.neck.num_branches=3'):
         MODELS.build(
-            dict(type='MGC', granularities=(1, 2),
-                 num_samples=(1, 1),
-                 backbone=dict(type='MoCoV3ViT', arch='deit-tiny',
-                               img_size=32, patch_size=4,
-                               out_type='featmap'),
-                 neck=dict(type='MGCProjectionNeck', in_channels=192,
-                           num_branches=3),
-                 head=dict(type='MGCHead')))
+            dict(
+                type='MGC',
+                granularities=(1, 2),
+                num_samples=(1, 1),
+                backbone=dict(
+                    type='MoCoV3ViT',
+                    arch='deit-tiny',
+                    img_size=32,
+                    patch_size=4,
+                    out_type='featmap'),
+                neck=dict(
+                    type='MGCProjectionNeck', in_channels=192, num_branches=3),
+                head=dict(type='MGCHead')))
     model = tiny_mgc(granularities=(1, 3), num_samples=(2, 2))
     data = model.data_preprocessor(make_batch(), True)
     with pytest.raises(ValueError, match='does not divide'):

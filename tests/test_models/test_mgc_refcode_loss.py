@@ -30,8 +30,8 @@ from tests._utils.mgc_reference import brute_force_areas
 
 REFCODE = osp.join(
     REPO_ROOT, 'configs/mgc/mgc_vit-small-p16-8h_8xb32-refcode-800e_coco.py')
-PAPER = osp.join(
-    REPO_ROOT, 'configs/mgc/mgc_vit-small-p16_8xb32-coslr-800e_coco.py')
+PAPER = osp.join(REPO_ROOT,
+                 'configs/mgc/mgc_vit-small-p16_8xb32-coslr-800e_coco.py')
 
 # (x, y, w, h) of view 1 and view 2 in original pixels, and the flips; no
 # cell edge of one view coincides with one of the other (an area that is
@@ -47,12 +47,12 @@ FLIPS = [(False, True), (True, False), (True, True)]
 def tiny_model(path, **head_overrides):
     cfg = Config.fromfile(path)
     model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.backbone.arch = dict(embed_dims=32, num_layers=1, num_heads=2,
-                                   feedforward_channels=64)
+    model_cfg.backbone.arch = dict(
+        embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64)
     model_cfg.backbone.drop_path_rate = 0.0
     model_cfg.neck.update(in_channels=32, hid_channels=32, out_channels=16)
-    model_cfg.head.update(in_channels=16, hid_channels=32, out_channels=16,
-                          **head_overrides)
+    model_cfg.head.update(
+        in_channels=16, hid_channels=32, out_channels=16, **head_overrides)
     # every overlapping cell is a query: the pairs are fixed by geometry
     model_cfg.num_samples = (196, 49, 4)
     torch.manual_seed(0)
@@ -121,10 +121,11 @@ def reference_loss(model, inputs, weights, tau):
                 keys += [(b, j) for j in range(a.shape[2])
                          if a[b, :, j].sum() > 1e-9]
             with torch.no_grad():
-                p = predictor(projector(torch.stack(
-                    [s_cells[qv][b][i] for b, i in queries])))
-                z = t_projector(torch.stack(
-                    [t_cells[kv][b][j] for b, j in keys]))
+                p = predictor(
+                    projector(
+                        torch.stack([s_cells[qv][b][i] for b, i in queries])))
+                z = t_projector(
+                    torch.stack([t_cells[kv][b][j] for b, j in keys]))
             p = torch.nn.functional.normalize(p, dim=1).numpy()
             z = torch.nn.functional.normalize(z, dim=1).numpy()
             terms = []
@@ -208,6 +209,7 @@ def test_refcode_crop_resizes_like_torchvision_on_pil():
     x, y, w, h = 37, 21, 250, 190
     ours = crop.make_view(rgb, (x, y, w, h), False, 0, {})
     theirs = np.asarray(
-        TF.resized_crop(Image.fromarray(rgb), y, x, h, w, [224, 224],
-                        InterpolationMode.BILINEAR))
+        TF.resized_crop(
+            Image.fromarray(rgb), y, x, h, w, [224, 224],
+            InterpolationMode.BILINEAR))
     np.testing.assert_array_equal(ours, theirs)

@@ -49,8 +49,7 @@ def test_sampling_is_uniform_among_valid_cells():
     _, qi = sample_query_cells(valid, 1, generator=g)
     freq = torch.bincount(qi, minlength=6).float() / 4000
     assert freq[[1, 3, 4]].sum() == 0
-    assert torch.allclose(freq[[0, 2, 5]], torch.full((3, ), 1 / 3),
-                          atol=0.03)
+    assert torch.allclose(freq[[0, 2, 5]], torch.full((3, ), 1 / 3), atol=0.03)
 
 
 def test_seeds_pin_choices_independent_of_batch_layout():
@@ -63,10 +62,8 @@ def test_seeds_pin_choices_independent_of_batch_layout():
     for new_pos, old in enumerate(perm.tolist()):
         assert sorted(qi2[qb2 == new_pos].tolist()) == sorted(
             qi[qb == old].tolist())
-    half_b, half_i = sample_query_cells(valid[4:], 4, seeds=seeds[4:],
-                                        salt=3)
-    assert sorted(half_i[half_b == 0].tolist()) == sorted(
-        qi[qb == 4].tolist())
+    half_b, half_i = sample_query_cells(valid[4:], 4, seeds=seeds[4:], salt=3)
+    assert sorted(half_i[half_b == 0].tolist()) == sorted(qi[qb == 4].tolist())
     # another salt gives other draws; generators are reproducible
     u1, u2 = hashed_uniform(seeds, 64, 0), hashed_uniform(seeds, 64, 1)
     assert not torch.equal(u1, u2) and 0 <= u1.min() and u1.max() < 1
@@ -82,15 +79,15 @@ def test_keys_and_targets_against_brute_force():
     w = correspondence_targets(boxes[:, 0], flips[:, 0], boxes[:, 1],
                                flips[:, 1], grid, c)
     ref = brute_force_targets(boxes[:, 0].numpy(), flips[:, 0].numpy(),
-                              boxes[:, 1].numpy(), flips[:, 1].numpy(), grid,
-                              c)
+                              boxes[:, 1].numpy(), flips[:,
+                                                         1].numpy(), grid, c)
     qb, qi = sample_query_cells(w.sum(-1) > 0, 3, seeds=torch.arange(5))
     kb, kj = overlapped_key_cells(w[qb, qi], qb, 5)
     for b in range(5):
         expect = sorted({
             j
-            for i in qi[qb == b].tolist() for j in range(16)
-            if ref[b, i, j] > 0
+            for i in qi[qb == b].tolist()
+            for j in range(16) if ref[b, i, j] > 0
         })
         assert kj[kb == b].tolist() == expect
     t = targets_over_keys(w[qb, qi], qb, kb, kj, 5)
@@ -114,8 +111,8 @@ def test_sample_cell_pairs_gives_rows_of_correspondence_targets(
     for c, num in ((1, 5), (2, 3), (4, 2)):
         kw = dict(seeds=torch.arange(b)) if pin == 'seeds' else dict(
             generator=torch.Generator().manual_seed(c))
-        pairs = sample_cell_pairs(boxes, flips, grid, c, num, key_cells,
-                                  salt=2 * c, **kw)
+        pairs = sample_cell_pairs(
+            boxes, flips, grid, c, num, key_cells, salt=2 * c, **kw)
         assert [(p.q_view, p.k_view) for p in pairs] == [(0, 1), (1, 0)]
         for p in pairs:
             assert isinstance(p, CellPairs)
@@ -125,27 +122,36 @@ def test_sample_cell_pairs_gives_rows_of_correspondence_targets(
             valid = w.sum(-1) > 0
             assert not valid[0].any()  # no query from the disjoint pair
             assert valid[p.q_img, p.q_cell].all()
-            assert torch.equal(torch.bincount(p.q_img, minlength=b),
-                               valid.sum(1).clamp(max=num))
+            assert torch.equal(
+                torch.bincount(p.q_img, minlength=b),
+                valid.sum(1).clamp(max=num))
             same = p.q_img[:, None] == p.k_img[None]
             expect = w[p.q_img[:, None], p.q_cell[:, None], p.k_cell[None]]
             assert torch.equal(p.targets, expect * same)
             assert p.targets.dtype == torch.float32
-            torch.testing.assert_close(p.targets.sum(1),
-                                       torch.ones(len(p.q_img)))
+            torch.testing.assert_close(
+                p.targets.sum(1), torch.ones(len(p.q_img)))
             if key_cells == 'all':
                 assert len(p.k_img) == b * w.shape[-1]
             else:  # exactly the cells with target mass
                 hit = torch.zeros(b, w.shape[-1], dtype=torch.bool)
                 for img, cell in zip(p.q_img.tolist(), p.q_cell.tolist()):
                     hit[img] |= w[img, cell] > 0
-                assert torch.equal(torch.stack([p.k_img, p.k_cell], 1),
-                                   hit.nonzero())
+                assert torch.equal(
+                    torch.stack([p.k_img, p.k_cell], 1), hit.nonzero())
     # one direction only: the first direction's draws (same salt)
-    one = sample_cell_pairs(boxes, flips, grid, 2, 3, key_cells,
-                            symmetric=False, seeds=torch.arange(b), salt=4)
-    two = sample_cell_pairs(boxes, flips, grid, 2, 3, key_cells,
-                            seeds=torch.arange(b), salt=4)
+    one = sample_cell_pairs(
+        boxes,
+        flips,
+        grid,
+        2,
+        3,
+        key_cells,
+        symmetric=False,
+        seeds=torch.arange(b),
+        salt=4)
+    two = sample_cell_pairs(
+        boxes, flips, grid, 2, 3, key_cells, seeds=torch.arange(b), salt=4)
     assert len(one) == 1 and all(
         torch.equal(x, y) for x, y in zip(one[0][2:], two[0][2:]))
     with pytest.raises(ValueError, match='key_cells'):
@@ -167,8 +173,12 @@ def test_head_loss_matches_dense_eq3(key_mode, num):
         kb, kj = all_key_cells(b, m, w.device)
     targets = targets_over_keys(w[qb, qi], qb, kb, kj, b)
     q_all, z_all = torch.randn(b, m, d), torch.randn(b, m, d)
-    head = MGCHead(in_channels=d, hid_channels=16, out_channels=d,
-                   num_branches=1, temperature=tau)
+    head = MGCHead(
+        in_channels=d,
+        hid_channels=16,
+        out_channels=d,
+        num_branches=1,
+        temperature=tau)
     loss = head.contrast(q_all[qb, qi], z_all[kb, kj], targets, b)
     queries = [qi[qb == i].tolist() for i in range(b)]
     keys = [kj[kb == i].tolist() for i in range(b)]
@@ -177,7 +187,8 @@ def test_head_loss_matches_dense_eq3(key_mode, num):
             torch.nonzero(w[i].sum(-1) > 0).flatten().tolist()
             for i in range(b)
         ]
-    ref = dense_eq3_loss(q_all.double().numpy(), z_all.double().numpy(),
+    ref = dense_eq3_loss(q_all.double().numpy(),
+                         z_all.double().numpy(),
                          w.double().numpy(), queries, keys, tau)
     assert abs(loss.item() - ref) < 1e-4 * max(1.0, abs(ref))
 
@@ -187,8 +198,8 @@ def test_loss_functions_known_values():
     targets = torch.tensor([[0.5, 0.5, 0.], [1., 0., 0.]])
     # row 0: -(0.5 log .25 + 0.5 log .25); row 1: -log .75; over N = 2
     expected = (-np.log(0.25) - np.log(0.75)) / 2
-    assert abs(soft_target_cross_entropy(logits, targets, 2).item() -
-               expected) < 1e-6
+    assert abs(
+        soft_target_cross_entropy(logits, targets, 2).item() - expected) < 1e-6
     # hard: pairs (0,0), (0,1), (1,0): mean of -log p
     expected_hard = (-2 * np.log(0.25) - np.log(0.75)) / 3
     assert abs(hard_pair_infonce(logits, targets).item() -
@@ -202,8 +213,12 @@ def test_loss_functions_known_values():
 
 
 def test_loss_stays_fp32_under_autocast():
-    head = MGCHead(in_channels=8, hid_channels=16, out_channels=8,
-                   num_branches=1, temperature=0.1)
+    head = MGCHead(
+        in_channels=8,
+        hid_channels=16,
+        out_channels=8,
+        num_branches=1,
+        temperature=0.1)
     q = torch.randn(6, 8, requires_grad=True)
     k = torch.randn(5, 8)
     t = torch.softmax(torch.randn(6, 5), 1)

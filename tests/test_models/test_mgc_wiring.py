@@ -61,7 +61,8 @@ class WiringCoordBackbone(BaseModule):
 def position_image(sample_id: int) -> np.ndarray:
     y, x = np.mgrid[0:IMAGE, 0:IMAGE].astype(np.float32)
     return np.stack([x + 0.5, y + 0.5,
-                     np.full_like(x, float(sample_id))], axis=2)
+                     np.full_like(x, float(sample_id))],
+                    axis=2)
 
 
 def build_model():
@@ -71,13 +72,18 @@ def build_model():
         num_samples=NUM_SAMPLES,
         ema_decay=0.99,
         data_preprocessor=dict(
-            type='SelfSupDataPreprocessor', mean=[0., 0., 0.],
-            std=[1., 1., 1.], to_rgb=False),
+            type='SelfSupDataPreprocessor',
+            mean=[0., 0., 0.],
+            std=[1., 1., 1.],
+            to_rgb=False),
         backbone=dict(type='WiringCoordBackbone'),
-        neck=dict(type='MGCProjectionNeck', in_channels=4, hid_channels=16,
-                  out_channels=8),
-        head=dict(type='MGCHead', in_channels=8, hid_channels=16,
-                  out_channels=8))
+        neck=dict(
+            type='MGCProjectionNeck',
+            in_channels=4,
+            hid_channels=16,
+            out_channels=8),
+        head=dict(
+            type='MGCHead', in_channels=8, hid_channels=16, out_channels=8))
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     model.init_weights()
@@ -90,11 +96,16 @@ def make_batch(seed: int = 0):
     np.random.seed(seed)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         pipeline = Compose([
-            dict(type='MGCTwoViewCrop', size=SIZE, scale=(0.2, 1.0),
-                 flip_prob=0.5, min_overlap=0.2,
-                 view_pipelines=[[], []]),
-            dict(type='PackInputs',
-                 algorithm_keys=['view_boxes', 'view_flips']),
+            dict(
+                type='MGCTwoViewCrop',
+                size=SIZE,
+                scale=(0.2, 1.0),
+                flip_prob=0.5,
+                min_overlap=0.2,
+                view_pipelines=[[], []]),
+            dict(
+                type='PackInputs', algorithm_keys=['view_boxes',
+                                                   'view_flips']),
         ])
     samples = [pipeline(dict(img=position_image(i))) for i in range(BATCH)]
     return default_collate(samples)
@@ -181,8 +192,7 @@ def test_targets_are_true_overlaps_and_keys_come_from_the_teacher(seed):
         q_tok = record['q'][index].split([t.shape[0] for t in targets])
         k_tok = record['k'][index].split([t.shape[1] for t in targets])
         assert len(targets) == 2  # both directions
-        for (qv, kv), q, k, t in zip(((0, 1), (1, 0)), q_tok, k_tok,
-                                     targets):
+        for (qv, kv), q, k, t in zip(((0, 1), (1, 0)), q_tok, k_tok, targets):
             q, k, t = q.numpy(), k.numpy(), t.double().numpy()
             assert q.shape[0] > 0 and k.shape[0] > 0
             # queries from the online branch, keys from the teacher
@@ -192,19 +202,16 @@ def test_targets_are_true_overlaps_and_keys_come_from_the_teacher(seed):
             k_img = np.rint(k[:, 2]).astype(int)
             # each query cell is a cell of the query view, each key cell
             # one of the key view (found by its pixel coordinates)
-            q_cell = [find_cell(tok, cells[qv][b])
-                      for tok, b in zip(q, q_img)]
-            k_cell = [find_cell(tok, cells[kv][b])
-                      for tok, b in zip(k, k_img)]
+            q_cell = [find_cell(tok, cells[qv][b]) for tok, b in zip(q, q_img)]
+            k_cell = [find_cell(tok, cells[kv][b]) for tok, b in zip(k, k_img)]
             for r in range(q.shape[0]):
                 b, rect = q_img[r], cells[qv][q_img[r]][q_cell[r]]
                 # Eq. 2: normalised over EVERY cell of the key view
                 total = sum(overlap(rect, other) for other in cells[kv][b])
                 assert total > 0  # a query overlaps the other view
                 truth = np.array([
-                    overlap(rect, cells[kv][kb][kc]) / total
-                    if kb == b else 0.0
-                    for kb, kc in zip(k_img, k_cell)
+                    overlap(rect, cells[kv][kb][kc]) /
+                    total if kb == b else 0.0 for kb, kc in zip(k_img, k_cell)
                 ])
                 np.testing.assert_allclose(t[r], truth, atol=1e-4)
                 checked += 1

@@ -45,8 +45,7 @@ def check_fifo(queue_cls) -> None:
         assert sorted(v for v in q.queue.flatten().tolist() if v) == \
             sorted(newest)
         # ... each in the slot where a FIFO writes it: row i -> i % 5
-        for i, v in enumerate(written[-5:], start=len(written) - len(
-                newest)):
+        for i, v in enumerate(written[-5:], start=len(written) - len(newest)):
             assert q.queue[i % 5, 0].item() == v
     assert int(q.ptr) == len(written) % 5
     assert q.ordered().flatten().tolist() == written[-5:]
@@ -84,8 +83,9 @@ def test_topk_neighbours_match_brute_force():
     assert out.shape == (5, 4, 6)
     for i in range(5):
         sims = [
-            float(torch.dot(query[i], bank[j]) /
-                  (query[i].norm() * bank[j].norm())) for j in range(40)
+            float(
+                torch.dot(query[i], bank[j]) /
+                (query[i].norm() * bank[j].norm())) for j in range(40)
         ]
         best = np.argsort(sims)[::-1][:4]
         assert torch.equal(out[i], bank[best.copy()])
@@ -95,8 +95,7 @@ def test_topk_neighbours_restricted_to_written_rows():
     bank = torch.zeros(10, 2)
     bank[:3] = torch.tensor([[1., 0.], [0., 1.], [-1., 0.]])
     bank[3:] = torch.tensor([0.9, 0.1])  # never written, must not count
-    out = mugs_topk_neighbours(torch.tensor([[1., 0.]]), bank, 2,
-                               num_valid=3)
+    out = mugs_topk_neighbours(torch.tensor([[1., 0.]]), bank, 2, num_valid=3)
     assert out[0].tolist() == [[1., 0.], [0., 1.]]
     with pytest.raises(ValueError, match='k=11'):
         mugs_topk_neighbours(torch.ones(1, 2), bank, 11)
@@ -162,8 +161,7 @@ def test_group_loss_matrix_equals_soft_cross_entropy():
 
 
 def test_infonce_head_loss_is_weighted_mean_and_queue_untouched():
-    head = MugsInfoNCEHead(8, 16, 4, pred_hid_channels=16,
-                           queue_length=10)
+    head = MugsInfoNCEHead(8, 16, 4, pred_hid_channels=16, queue_length=10)
     before = head.queue.get()
     preds = F.normalize(torch.randn(4, 3, 4), dim=-1)  # 2 global, 2 local
     targets = F.normalize(torch.randn(2, 3, 4), dim=-1)
@@ -192,8 +190,8 @@ def test_loss_modules_weight_the_pair_matrix_by_their_pair_weighting():
     assert MugsInfoNCELoss('uniform')(preds, targets, queue,
                                       0.2).item() == pytest.approx(
                                           uniform.item(), rel=1e-6)
-    s, t, c = (torch.randn(4, 3, 6, generator=g),
-               torch.randn(2, 3, 6, generator=g),
+    s, t, c = (torch.randn(4, 3, 6,
+                           generator=g), torch.randn(2, 3, 6, generator=g),
                torch.randn(1, 6, generator=g))
     m = mugs_group_loss_matrix(s, t, c, 0.1, 0.04)
     half = 0.5 * (m[0, 1] + m[1, 0]) / 2 + 0.5 * m[:, 2:].mean()
@@ -204,9 +202,13 @@ def test_loss_modules_weight_the_pair_matrix_by_their_pair_weighting():
 
 
 def test_heads_build_their_loss_from_the_loss_config():
-    head = MugsInfoNCEHead(8, 16, 4, pred_hid_channels=16, queue_length=10,
-                           loss=dict(type='MugsInfoNCELoss',
-                                     pair_weighting='uniform'))
+    head = MugsInfoNCEHead(
+        8,
+        16,
+        4,
+        pred_hid_channels=16,
+        queue_length=10,
+        loss=dict(type='MugsInfoNCELoss', pair_weighting='uniform'))
     assert isinstance(head.loss_module, MugsInfoNCELoss)
     assert head.loss_module.pair_weighting == 'uniform'
     group = MugsGroupHead(8, 16, 4, num_prototypes=3)

@@ -61,8 +61,11 @@ def teacher_probs(teacher: EMATeacher, head: MugsGroupHead,
         return torch.softmax(logits / head.teacher_temp, -1)
 
 
-def train_group_head(steps: int = 40, seed: int = 0, offset: float = 0.0,
-                     cluster_scale: float = 2.0, lr: float = 1e-3):
+def train_group_head(steps: int = 40,
+                     seed: int = 0,
+                     offset: float = 0.0,
+                     cluster_scale: float = 2.0,
+                     lr: float = 1e-3):
     """Train the student's group head against its EMA teacher, as
     ``Mugs.loss`` does (teacher EMA update first, centre update last), on
     two views of clustered inputs: cluster centres ``offset`` (the same
@@ -73,16 +76,16 @@ def train_group_head(steps: int = 40, seed: int = 0, offset: float = 0.0,
     gen = torch.Generator().manual_seed(seed)
     centres = offset + cluster_scale * torch.randn(
         CLUSTERS, DIM, generator=gen)
-    opt = torch.optim.AdamW(student.parameters(), lr=lr,
-                            weight_decay=0.04)
+    opt = torch.optim.AdamW(student.parameters(), lr=lr, weight_decay=0.04)
     losses = []
     for step in range(steps):
         teacher.update(student, step, steps)
         views, _ = two_views(gen, centres, BATCH)
         flat = views.reshape(2 * BATCH, DIM)
         with torch.no_grad():
-            t_logits = teacher.module['head'](teacher.module['backbone'](
-                flat)).reshape(2, BATCH, PROTOTYPES)
+            t_logits = teacher.module['head'](
+                teacher.module['backbone'](flat)).reshape(
+                    2, BATCH, PROTOTYPES)
         s_logits = head(student['backbone'](flat)).reshape(
             2, BATCH, PROTOTYPES)
         loss = head.loss(s_logits, t_logits)
@@ -115,13 +118,13 @@ def test_group_head_learns_instead_of_collapsing():
     # ... by their cluster: images of one cluster mostly share the winning
     # prototype, and the clusters do not all share one
     winners = probs.argmax(1)
-    per_cluster = [winners[labels == c].mode().values for c in
-                   range(CLUSTERS) if (labels == c).any()]
+    per_cluster = [
+        winners[labels == c].mode().values for c in range(CLUSTERS)
+        if (labels == c).any()
+    ]
     assert len(set(int(w) for w in per_cluster)) >= CLUSTERS // 2
-    agree = torch.stack([
-        (winners[labels == c] == w).float().mean()
-        for c, w in zip(range(CLUSTERS), per_cluster)
-    ])
+    agree = torch.stack([(winners[labels == c] == w).float().mean()
+                         for c, w in zip(range(CLUSTERS), per_cluster)])
     assert float(agree.mean()) > 0.7
 
 
@@ -130,8 +133,8 @@ def test_the_checks_see_the_uniform_collapse():
     # structure (as when augmentation wipes out what tells images apart):
     # the head falls to DINO's uniform fixed point, and both checks above
     # say so
-    losses, probs, _ = train_group_head(steps=60, offset=5.0,
-                                        cluster_scale=0.5, lr=3e-3)
+    losses, probs, _ = train_group_head(
+        steps=60, offset=5.0, cluster_scale=0.5, lr=3e-3)
     final = sum(losses[-5:]) / 5
     assert abs(final - math.log(PROTOTYPES)) < 0.1, final
     assert spread(probs) < 0.1

@@ -63,8 +63,8 @@ def test_gradients_reach_only_the_student_and_teacher_moves():
         elif p.requires_grad:
             assert p.grad is not None and p.grad.abs().sum() > 0, name
     # the teacher moves by EMA after the student changed
-    opt = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.5)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                          lr=0.5)
     opt.step()
     before = [p.clone() for p in model.teacher.parameters()]
     model.teacher.update(model._teacher_source(), step=0, max_steps=10)
@@ -72,8 +72,8 @@ def test_gradients_reach_only_the_student_and_teacher_moves():
     assert any(not torch.equal(a, b) for a, b in zip(after, before))
     w_t = model.teacher.module.backbone.layers[0].attn.qkv.weight
     w_s = model.backbone.layers[0].attn.qkv.weight
-    w_0 = before[[n for n, _ in model.teacher.named_parameters()].index(
-        'module.backbone.layers.0.attn.qkv.weight')]
+    w_0 = before[[n for n, _ in model.teacher.named_parameters()
+                  ].index('module.backbone.layers.0.attn.qkv.weight')]
     assert torch.allclose(w_t, 0.996 * w_0 + 0.004 * w_s, atol=1e-6)
 
 
@@ -91,11 +91,13 @@ def test_queues_buffers_and_center_after_a_step():
     assert not torch.equal(model.group_head.center, c0)
     # the teacher buffer holds the teacher's mean patch tokens of crop 0
     tokens = model.teacher.module.backbone(crops[0])[-1]
-    assert torch.allclose(model.teacher_buffer.queue[:4],
-                          tokens[:, 1:].mean(1), atol=1e-5)
+    assert torch.allclose(
+        model.teacher_buffer.queue[:4], tokens[:, 1:].mean(1), atol=1e-5)
     # targets are unit vectors
-    assert torch.allclose(model.instance_head.queue.queue[:8].norm(dim=1),
-                          torch.ones(8), atol=1e-5)
+    assert torch.allclose(
+        model.instance_head.queue.queue[:8].norm(dim=1),
+        torch.ones(8),
+        atol=1e-5)
 
 
 def test_shared_neighbour_buffer_variant_and_two_crop_variant():
@@ -126,14 +128,16 @@ def test_teacher_batch_stats_only_switches_the_teachers_batchnorm():
     with torch.no_grad():
         raw = proj(x)  # ends with the non-affine BN: batch-normalised
     assert torch.allclose(raw.mean(0), torch.zeros(16), atol=1e-5)
-    assert torch.allclose(raw.var(0, unbiased=False), torch.ones(16),
-                          atol=1e-2)  # up to BN's eps
+    assert torch.allclose(
+        raw.var(0, unbiased=False), torch.ones(16),
+        atol=1e-2)  # up to BN's eps
     model.eval()
     assert not any(m.training for m in t_bns)
     # one training step runs and moves the loss
     model.train()
-    losses = model.loss(random_crops(batch=4, num_local=2),
-                        _samples([True, False, True, False]))
+    losses = model.loss(
+        random_crops(batch=4, num_local=2),
+        _samples([True, False, True, False]))
     assert all(torch.isfinite(v) for v in losses.values())
     # the flag off: the teacher's BN uses running statistics
     plain = build_tiny_mugs(head_norm='BN')
@@ -289,10 +293,11 @@ def test_several_optimiser_steps_lower_the_loss(repo_root):
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         model = MODELS.build(cfg.model)
         model.init_weights()
-        ow = build_optim_wrapper(model, dict(cfg.optim_wrapper,
-                                             optimizer=dict(
-                                                 type='AdamW', lr=2e-3,
-                                                 weight_decay=0.04)))
+        ow = build_optim_wrapper(
+            model,
+            dict(
+                cfg.optim_wrapper,
+                optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.04)))
     np.random.seed(0)
     batches = [
         default_collate([dataset[i] for i in range(j, j + 16)])

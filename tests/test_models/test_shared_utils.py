@@ -47,8 +47,7 @@ def test_ema_teacher_moves_and_gets_no_gradient():
     moved = [not torch.equal(a, b) for a, b in zip(before, after)]
     assert all(moved)
     # buffers follow the student exactly
-    assert torch.equal(teacher.module[1].running_mean,
-                       student[1].running_mean)
+    assert torch.equal(teacher.module[1].running_mean, student[1].running_mean)
 
 
 def test_ema_teacher_reads_message_hub():
@@ -82,19 +81,30 @@ def test_queue_rejects_bad_shape():
 
 
 def test_build_mlp_table7_structure():
-    mlp = build_mlp(16, 32, 8, num_layers=3,
-                    norm_cfg=dict(type='GlobalBN1d'),
-                    act_cfg=dict(type='ReLU'),
-                    last_norm_cfg=dict(type='GlobalBN1d', affine=False))
+    mlp = build_mlp(
+        16,
+        32,
+        8,
+        num_layers=3,
+        norm_cfg=dict(type='GlobalBN1d'),
+        act_cfg=dict(type='ReLU'),
+        last_norm_cfg=dict(type='GlobalBN1d', affine=False))
     kinds = [type(m).__name__ for m in mlp]
-    assert kinds == ['Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear',
-                     'GlobalBatchNorm1d', 'ReLU', 'Linear',
-                     'GlobalBatchNorm1d']
+    assert kinds == [
+        'Linear', 'GlobalBatchNorm1d', 'ReLU', 'Linear', 'GlobalBatchNorm1d',
+        'ReLU', 'Linear', 'GlobalBatchNorm1d'
+    ]
     assert mlp[-1].weight is None  # BN* without affine
     assert mlp[0].bias is None  # bias is redundant before BN
     assert mlp(torch.randn(4, 16)).shape == (4, 8)
-    mlp2 = build_mlp(16, 32, 8, num_layers=2, norm_cfg=None,
-                     act_cfg=dict(type='GELU'), bias=False)
+    mlp2 = build_mlp(
+        16,
+        32,
+        8,
+        num_layers=2,
+        norm_cfg=None,
+        act_cfg=dict(type='GELU'),
+        bias=False)
     assert [type(m).__name__ for m in mlp2] == ['Linear', 'GELU', 'Linear']
     assert mlp2[0].bias is None and mlp2[0].out_features == 32
     with pytest.raises(KeyError, match='act_cfg'):
@@ -110,8 +120,7 @@ def test_global_bn_is_an_mmengine_norm_type():
     from mmengine.registry import DefaultScope
     for scope in (None, 'mmpretrain', 'mmdet'):
         with DefaultScope.overwrite_default_scope(scope):
-            _, bn = build_norm_layer(dict(type='GlobalBN1d', affine=False),
-                                     7)
+            _, bn = build_norm_layer(dict(type='GlobalBN1d', affine=False), 7)
         assert type(bn) is GlobalBatchNorm1d
         assert bn.num_features == 7 and not bn.affine and bn.eps == 1e-5
 
@@ -146,8 +155,8 @@ def test_one_rank_process_group_is_not_multi_rank():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=0, world_size=1)
+    dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=0, world_size=1)
     try:
         assert is_distributed() and not is_multi_rank()
         x = torch.randn(3, 2, requires_grad=True)
@@ -159,8 +168,11 @@ def test_one_rank_process_group_is_not_multi_rank():
 
 def _worker(rank, world, port, out):
     import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=world)
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{port}',
+        rank=rank,
+        world_size=world)
     torch.manual_seed(0)
     full = torch.randn(8, 5)
     # uneven split: rank 0 has 3 rows, rank 1 has 5

@@ -22,17 +22,27 @@ def tiny_mgc_cfg(drop_path_rate: float = 0.0) -> dict:
             type='SelfSupDataPreprocessor', mean=[0.] * 3, std=[1.] * 3),
         backbone=dict(
             type='MoCoV3ViT',
-            arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                      feedforward_channels=64),
+            arch=dict(
+                embed_dims=32,
+                num_layers=2,
+                num_heads=2,
+                feedforward_channels=64),
             img_size=32,
             patch_size=4,
             drop_path_rate=drop_path_rate,
             out_type='featmap'),
-        neck=dict(type='MGCProjectionNeck', in_channels=32, hid_channels=48,
-                  out_channels=16),
-        head=dict(type='MGCHead', in_channels=16, hid_channels=48,
-                  out_channels=16, temperature=0.2,
-                  loss=dict(type='MGCSoftTargetLoss', mode='soft')))
+        neck=dict(
+            type='MGCProjectionNeck',
+            in_channels=32,
+            hid_channels=48,
+            out_channels=16),
+        head=dict(
+            type='MGCHead',
+            in_channels=16,
+            hid_channels=48,
+            out_channels=16,
+            temperature=0.2,
+            loss=dict(type='MGCSoftTargetLoss', mode='soft')))
 
 
 def _build(cfg: dict, init_cfg=None):
@@ -63,8 +73,9 @@ def test_teacher_is_deterministic_in_train_mode(method):
     if method == 'mgc':
         model = _build(tiny_mgc_cfg(drop_path_rate=0.5))
     else:
-        cfg = tiny_mugs_cfg(head_norm='BN' if method == 'mugs_bn' else None,
-                            teacher_batch_stats=method == 'mugs_bn')
+        cfg = tiny_mugs_cfg(
+            head_norm='BN' if method == 'mugs_bn' else None,
+            teacher_batch_stats=method == 'mugs_bn')
         cfg['backbone']['drop_path_rate'] = 0.5
         model = _build(cfg)
     model.train()
@@ -133,8 +144,9 @@ def test_init_weights_copies_the_student_without_teacher_keys(
     path = tmp_path / 'student_only.pth'
     sd = _save(source, path, keep_teacher=False)
     model = _build(cfg, dict(type='Pretrained', checkpoint=str(path)))
-    for t, s in zip(_teacher(model).module.state_dict().values(),
-                    _student(model).state_dict().values()):
+    for t, s in zip(
+            _teacher(model).module.state_dict().values(),
+            _student(model).state_dict().values()):
         assert torch.equal(t, s)
     # and the student is the checkpoint's, not a fresh random init
     for k, v in model.state_dict().items():
@@ -196,8 +208,8 @@ def test_mugs_width_mismatch_fails_at_build(key, field):
 def test_trunc_normal_backbone_init(tmp_path, method):
     cfg = tiny_mgc_cfg() if method == 'mgc' else tiny_mugs_cfg()
     for k in ('arch', ):
-        cfg['backbone'][k] = dict(embed_dims=64, num_layers=2, num_heads=2,
-                                  feedforward_channels=256)
+        cfg['backbone'][k] = dict(
+            embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=256)
     for k, f in [('neck', 'in_channels'), ('neck', 'embed_dims'),
                  ('instance_head', 'in_channels'),
                  ('local_group_head', 'in_channels'),
@@ -209,23 +221,27 @@ def test_trunc_normal_backbone_init(tmp_path, method):
     default = _build(cfg)
     torch.manual_seed(0)
     model = _build(dict(cfg, backbone_init='trunc_normal'))
-    linears = [m for m in model.backbone.modules()
-               if isinstance(m, torch.nn.Linear)]
+    linears = [
+        m for m in model.backbone.modules() if isinstance(m, torch.nn.Linear)
+    ]
     assert len(linears) == 8  # qkv, proj, 2 ffn per layer
     for m in linears:
         assert 0.018 < m.weight.std().item() < 0.022
         assert m.weight.abs().max() < 0.02 * 6
         assert torch.count_nonzero(m.bias) == 0
-    ffn = [m for m in default.backbone.modules()
-           if isinstance(m, torch.nn.Linear)][-1]
+    ffn = [
+        m for m in default.backbone.modules()
+        if isinstance(m, torch.nn.Linear)
+    ][-1]
     assert ffn.weight.std().item() > 0.05  # mmpretrain's Xavier uniform
     if method == 'mgc':  # MoCo v3's fixed sin-cos position embedding kept
         assert not model.backbone.pos_embed.requires_grad
         assert torch.equal(model.backbone.pos_embed,
                            default.backbone.pos_embed)
     # the teacher starts as the (re-initialised) student
-    for t, s in zip(_teacher(model).module.parameters(),
-                    _student(model).parameters()):
+    for t, s in zip(
+            _teacher(model).module.parameters(),
+            _student(model).parameters()):
         assert torch.equal(t, s)
     # a checkpoint's weights are never re-initialised
     path = tmp_path / 'w.pth'

@@ -13,8 +13,9 @@ from tests._utils.downstream_data import write_davis
 from tests._utils.transfer import (assert_state_from_checkpoint,
                                    set_tiny_backbone, write_vit_checkpoint)
 
-CFG = osp.join(REPO_ROOT, 'configs/mugs/benchmarks/davis/'
-               'davis2017_vit-base-p16_label-propagation.py')
+CFG = osp.join(
+    REPO_ROOT, 'configs/mugs/benchmarks/davis/'
+    'davis2017_vit-base-p16_label-propagation.py')
 H, W = 64, 96
 
 
@@ -49,8 +50,8 @@ def test_davis_tool_static_and_moving(tmp_path):
     ckpt = tmp_path / 'backbone.pth'
     sd = write_vit_checkpoint(ckpt, 32)
     cfg = Config.fromfile(CFG)
-    assert cfg.propagation == dict(n_last_frames=20, topk=5,
-                                   temperature=0.1, radius=12)
+    assert cfg.propagation == dict(
+        n_last_frames=20, topk=5, temperature=0.1, radius=12)
     set_tiny_backbone(cfg.model, ckpt, 32)
     cfg.data.update(data_root=str(root), short_side=H, size_divisor=16)
     cfg.propagation.radius = 3
@@ -64,8 +65,7 @@ def test_davis_tool_static_and_moving(tmp_path):
     for obj in static.values():
         assert obj['J'] > 90 and obj['F'] > 90, static
     assert 0 <= res['J_mean'] <= 100 and 0 <= res['F_mean'] <= 100
-    assert res['JF_mean'] == pytest.approx((res['J_mean'] +
-                                            res['F_mean']) / 2)
+    assert res['JF_mean'] == pytest.approx((res['J_mean'] + res['F_mean']) / 2)
     # predictions written as palette PNGs in the DAVIS results layout
     out = Image.open(tmp_path / 'out' / 'moving' / '00003.png')
     assert out.mode == 'P' and out.size == (W, H)

@@ -16,13 +16,13 @@ def test_quick_pretrain_knn_runs_and_reports(repo_root, tmp_path):
         sys.executable,
         osp.join(repo_root, 'tools/analysis/knn.py'), 'quick-pretrain',
         osp.join(repo_root, 'configs/mugs/mugs_demo.py'), '--iters', '3',
-        '--batch', '4', '--samples', '12', '--tag', 'smoke',
-        '--cfg-options', 'model.instance_head.queue_length=16',
+        '--batch', '4', '--samples', '12', '--tag', 'smoke', '--cfg-options',
+        'model.instance_head.queue_length=16',
         'model.local_group_head.queue_length=16',
         'model.neighbour_buffer_length=16'
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path,
-                         timeout=600)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     line = [x for x in out.stdout.splitlines() if x.startswith('RESULT ')]
     res = json.loads(line[-1][len('RESULT '):])
@@ -35,7 +35,8 @@ def test_quick_pretrain_knn_runs_and_reports(repo_root, tmp_path):
     assert all(v > 0 for v in losses.values())
     assert losses['loss'] == pytest.approx(
         losses['loss_instance'] + losses['loss_local_group'] +
-        losses['loss_group'], abs=2e-3)
+        losses['loss_group'],
+        abs=2e-3)
 
 
 def test_knn_items_tool_loads_the_checkpoint(repo_root, tmp_path, capsys):
@@ -54,16 +55,22 @@ def test_knn_items_tool_loads_the_checkpoint(repo_root, tmp_path, capsys):
     torch.manual_seed(0)
     backbone = build_frozen_backbone(Config.fromfile(cfg_path).model)
     ckpt = str(tmp_path / 'random.pth')
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in
-                               backbone.state_dict().items()}}, ckpt)
+    torch.save(
+        {
+            'state_dict': {
+                f'backbone.{k}': v
+                for k, v in backbone.state_dict().items()
+            }
+        }, ckpt)
     spec = importlib.util.spec_from_file_location(
         'knn_tool', osp.join(repo_root, 'tools/analysis/knn.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     out = str(tmp_path / 'knn.json')
-    res = tool.main(['items', cfg_path, ckpt, '--num-train', '40',
-                     '--num-test', '20', '--k', '5', '--compare-random',
-                     '--out', out])
+    res = tool.main([
+        'items', cfg_path, ckpt, '--num-train', '40', '--num-test', '20',
+        '--k', '5', '--compare-random', '--out', out
+    ])
     n = len(backbone.state_dict())
     assert f'loaded {n} backbone tensors from {ckpt} (strict)' in \
         capsys.readouterr().out

@@ -61,15 +61,19 @@ def test_mini_configs_build(cfgs):
     for m, cfg in cfgs.items():
         model = MODELS.build(cfg.model)
         assert type(model).__name__ == {
-            'mocov3': 'MoCoV3', 'mgc': 'MGC', 'mugs': 'Mugs'}[m]
+            'mocov3': 'MoCoV3',
+            'mgc': 'MGC',
+            'mugs': 'Mugs'
+        }[m]
 
 
 def test_variant_configs_load_build_and_keep_the_budget(mb, cfgs):
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import DATASETS, MODELS
     paths = sorted(
-        glob.glob(osp.join(REPO_ROOT, 'configs', 'benchmarks', 'mini',
-                           'variants', '*.py')))
+        glob.glob(
+            osp.join(REPO_ROOT, 'configs', 'benchmarks', 'mini', 'variants',
+                     '*.py')))
     assert paths
     budgets = {'mgc': mb.budget_of(cfgs['mgc'])}
     for path in paths:
@@ -88,8 +92,7 @@ def test_variant_configs_load_build_and_keep_the_budget(mb, cfgs):
     # training seed or the kind of scenes, never the budget
     mb.check_same_budget(
         budgets, ignore=('colour_jitter', 'grayscale', 'seed', 'dataset'))
-    assert {b['dataset'] for b in budgets.values()} <= set(
-        EVAL_GENERATORS)
+    assert {b['dataset'] for b in budgets.values()} <= set(EVAL_GENERATORS)
 
 
 def test_rescale_epochs_moves_the_schedules(mb, cfgs):
@@ -108,30 +111,46 @@ def test_evaluate_backbone_and_report(mb, tmp_path):
     rng = np.random.default_rng(0)
 
     def items(n):
-        return (rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8),
-                np.arange(n) % 10)
+        return (rng.integers(0, 255, (n, 32, 32, 3),
+                             dtype=np.uint8), np.arange(n) % 10)
 
     def scenes(n):
         return (rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8),
                 rng.integers(0, 11, (n, 32, 32)).astype(np.uint8))
 
-    data = dict(items_train=items(40), items_test=items(20),
-                scenes_train=scenes(6), scenes_test=scenes(4))
+    data = dict(
+        items_train=items(40),
+        items_test=items(20),
+        scenes_train=scenes(6),
+        scenes_test=scenes(4))
     torch.manual_seed(0)
-    vit = VisionTransformer(arch=tiny_vit_arch(32, 1, 2), img_size=32,
-                            patch_size=8, out_type='raw')
-    res = mb.evaluate_backbone(vit, data, (0, 0, 0), (255, 255, 255),
-                               'avg', 8, probe_epochs=2, dense_epochs=1)
-    for key in ('knn_cls', 'knn_avg', 'linear_cls', 'linear_avg',
-                'dense_miou', 'dense_aacc', 'dense_fg_iou'):
+    vit = VisionTransformer(
+        arch=tiny_vit_arch(32, 1, 2),
+        img_size=32,
+        patch_size=8,
+        out_type='raw')
+    res = mb.evaluate_backbone(
+        vit,
+        data, (0, 0, 0), (255, 255, 255),
+        'avg',
+        8,
+        probe_epochs=2,
+        dense_epochs=1)
+    for key in ('knn_cls', 'knn_avg', 'linear_cls', 'linear_avg', 'dense_miou',
+                'dense_aacc', 'dense_fg_iou'):
         assert 0 <= res[key] <= 100, key
     assert res['knn'] == res['knn_avg'] and res['feature'] == 'avg'
     assert len(res['dense_iou']) == 11
     json.dumps(res)  # JSON-able
     rows = [
         dict(res, row='random init', backbone='ViT', order=0, iters=0),
-        dict(res, row='MGC', backbone='ViT', order=1, iters=480,
-             pretrain_seconds=90.0),
+        dict(
+            res,
+            row='MGC',
+            backbone='ViT',
+            order=1,
+            iters=480,
+            pretrain_seconds=90.0),
     ]
     table = mb.markdown_table(rows)
     assert table.count('\n') == 4 and '| MGC | ViT | 480 | 1.5 min |' in table

@@ -21,9 +21,13 @@ PY = sys.executable
 def _chain(method, table, work_dir, launcher='local', **kw):
     opts = {k: kw.pop(k) for k in ('gpus', 'partition') if k in kw}
     out = io.StringIO()
-    chain = Chain(get_table(method, table, REPO_ROOT), str(work_dir),
-                  Launcher(launcher, python=PY, **opts), REPO_ROOT, out=out,
-                  **kw)
+    chain = Chain(
+        get_table(method, table, REPO_ROOT),
+        str(work_dir),
+        Launcher(launcher, python=PY, **opts),
+        REPO_ROOT,
+        out=out,
+        **kw)
     return chain, out
 
 
@@ -100,7 +104,9 @@ def test_options_formatting():
     with pytest.raises(ValueError, match='key by key'):
         format_option('a', dict(b=1))
     assert split_row_options([['r1', 'a=1', 'b=2'], ['r2', 'c=3']]) == {
-        'r1': ['a=1', 'b=2'], 'r2': ['c=3']}
+        'r1': ['a=1', 'b=2'],
+        'r2': ['c=3']
+    }
     with pytest.raises(ValueError, match='ROW'):
         split_row_options([['r1']])
 
@@ -114,7 +120,8 @@ def test_dry_run_local(tmp_path):
     # every check before any downstream run
     assert names[2:2 + len(rows)] == [f'{r}/check' for r in rows]
     assert names[2 + len(rows):] == [
-        f'{r}/{s}' for r in rows for s in ('train', 'test')]
+        f'{r}/{s}' for r in rows for s in ('train', 'test')
+    ]
     wd = str(tmp_path / 'w')
     ckpt = f'{wd}/export/backbone.pth'
     assert cmds['pretrain'] == (
@@ -144,7 +151,10 @@ def test_dry_run_local(tmp_path):
 
 def test_dry_run_dist_and_options(tmp_path):
     chain, out = _chain(
-        'mgc', 'coco-800e', tmp_path / 'w', launcher='dist',
+        'mgc',
+        'coco-800e',
+        tmp_path / 'w',
+        launcher='dist',
         pretrain_options=['train_cfg.max_epochs=1'],
         cfg_options=['model.backbone.drop_path_rate=0.0'],
         row_options={'coco-vitpose': ['train_cfg.max_epochs=2']},
@@ -168,8 +178,8 @@ def test_dry_run_dist_and_options(tmp_path):
     # export and check run on this machine
     assert cmds['export'].startswith(f'{PY} tools/model_converters/')
     # --gpus overrides every step's count
-    chain, out = _chain('mgc', 'coco-800e', tmp_path / 'w', launcher='dist',
-                        gpus=2)
+    chain, out = _chain(
+        'mgc', 'coco-800e', tmp_path / 'w', launcher='dist', gpus=2)
     cmds = _dry(chain, out)
     assert ' 2 --work-dir ' in cmds['voc-semantic-fpn/train']
     assert ' 2 --work-dir ' in cmds['pretrain']
@@ -178,8 +188,12 @@ def test_dry_run_dist_and_options(tmp_path):
 def test_dry_run_slurm(tmp_path):
     with pytest.raises(ValueError, match='partition'):
         Launcher('slurm')
-    chain, out = _chain('mugs', 'vit-small-800e', tmp_path / 'w',
-                        launcher='slurm', partition='gpu')
+    chain, out = _chain(
+        'mugs',
+        'vit-small-800e',
+        tmp_path / 'w',
+        launcher='slurm',
+        partition='gpu')
     cmds = _dry(chain, out)
     cfg = 'configs/mugs/mugs_vit-small-p16_16xb64-800e_in1k.py'
     assert cmds['pretrain'].startswith(
@@ -209,8 +223,12 @@ def test_dry_run_slurm(tmp_path):
 def test_checkpoint_formats(tmp_path):
     release = tmp_path / 'mgc_release.pth'
     release.write_bytes(b'x')
-    chain, out = _chain('mgc', 'coco-800e', tmp_path / 'w',
-                        checkpoint=str(release), checkpoint_format='mgc')
+    chain, out = _chain(
+        'mgc',
+        'coco-800e',
+        tmp_path / 'w',
+        checkpoint=str(release),
+        checkpoint_format='mgc')
     cmds = _dry(chain, out)
     assert 'pretrain' not in cmds
     assert cmds['export'].startswith(
@@ -218,27 +236,37 @@ def test_checkpoint_formats(tmp_path):
     assert cmds['export'].endswith('--format mgc --branch base')
     # the authors' ViT-S has 8 heads
     assert 'model.backbone.arch.num_heads=8' in cmds['coco-mask-rcnn/train']
-    chain, out = _chain('mgc', 'coco-800e', tmp_path / 'w2',
-                        checkpoint=str(release),
-                        checkpoint_format='backbone')
+    chain, out = _chain(
+        'mgc',
+        'coco-800e',
+        tmp_path / 'w2',
+        checkpoint=str(release),
+        checkpoint_format='backbone')
     cmds = _dry(chain, out)
     assert 'export' not in cmds and 'pretrain' not in cmds
     assert f'model.backbone.init_cfg.checkpoint={release}' in \
         cmds['coco-mask-rcnn/train']
     assert 'num_heads' not in cmds['coco-mask-rcnn/train']
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        _chain('mgc', 'coco-800e', tmp_path / 'w',
-               checkpoint=str(tmp_path / 'none.pth'))
+        _chain(
+            'mgc',
+            'coco-800e',
+            tmp_path / 'w',
+            checkpoint=str(tmp_path / 'none.pth'))
 
 
 def _fake_step(chain, step, status='done', **extra):
     d = chain.step_dir(step.name)
     os.makedirs(d, exist_ok=True)
     sig = chain.signature(step, step.make())
-    rec = dict(step=step.name, status=status, signature=sig,
-               finished='2026-01-02 03:04:05 UTC', git_commit='abc123',
-               backbone=chain.backbone,
-               backbone_sha256=sig.get('backbone_sha256'))
+    rec = dict(
+        step=step.name,
+        status=status,
+        signature=sig,
+        finished='2026-01-02 03:04:05 UTC',
+        git_commit='abc123',
+        backbone=chain.backbone,
+        backbone_sha256=sig.get('backbone_sha256'))
     rec.update(extra)
     with open(osp.join(d, 'reproduce_step.json'), 'w') as f:
         json.dump(rec, f)
@@ -247,9 +275,12 @@ def _fake_step(chain, step, status='done', **extra):
 def test_skip_changed_and_results(tmp_path):
     backbone = tmp_path / 'backbone.pth'
     backbone.write_bytes(b'weights')
-    chain, out = _chain('mgc', 'coco-800e', tmp_path / 'w',
-                        checkpoint=str(backbone),
-                        checkpoint_format='backbone')
+    chain, out = _chain(
+        'mgc',
+        'coco-800e',
+        tmp_path / 'w',
+        checkpoint=str(backbone),
+        checkpoint_format='backbone')
     steps = {s.name: s for s in chain.steps()}
     # the Mask R-CNN row finished: check, train (last_checkpoint), test
     tdir = chain.step_dir('coco-mask-rcnn/train')
@@ -259,8 +290,12 @@ def test_skip_changed_and_results(tmp_path):
     for name in ('check', 'train', 'test'):
         _fake_step(chain, steps[f'coco-mask-rcnn/{name}'])
     with open(chain.metrics_file(chain.table.rows[0]), 'w') as f:
-        json.dump({'coco/bbox_mAP': 0.401, 'coco/segm_mAP': 0.38,
-                   'coco/bbox_mAP_50': 0.6}, f)
+        json.dump(
+            {
+                'coco/bbox_mAP': 0.401,
+                'coco/segm_mAP': 0.38,
+                'coco/bbox_mAP_50': 0.6
+            }, f)
     # the ViTPose training failed
     _fake_step(chain, steps['coco-vitpose/train'], status='failed')
     res = write_results(chain)
@@ -300,8 +335,11 @@ def test_skip_changed_and_results(tmp_path):
 
 
 def test_interrupted_training_resumes(tmp_path):
-    chain, out = _chain('mgc', 'coco-800e', tmp_path / 'w',
-                        pretrain_options=['train_cfg.max_epochs=1'])
+    chain, out = _chain(
+        'mgc',
+        'coco-800e',
+        tmp_path / 'w',
+        pretrain_options=['train_cfg.max_epochs=1'])
     d = chain.pretrain_dir
     os.makedirs(d)
     with open(osp.join(d, 'last_checkpoint'), 'w') as f:
@@ -315,11 +353,15 @@ def test_interrupted_training_resumes(tmp_path):
 
 def test_cli_dry_run_list_and_errors(tmp_path, capsys):
     env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    res = subprocess.run(
-        [PY, 'tools/reproduce.py', 'mugs', 'vit-small-800e', '--rows',
-         'knn', 'linear', '--launcher', 'dist', '--gpus', '2', '--work-dir',
-         str(tmp_path / 'w'), '--dry-run'],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    res = subprocess.run([
+        PY, 'tools/reproduce.py', 'mugs', 'vit-small-800e', '--rows', 'knn',
+        'linear', '--launcher', 'dist', '--gpus', '2', '--work-dir',
+        str(tmp_path / 'w'), '--dry-run'
+    ],
+                         cwd=REPO_ROOT,
+                         env=env,
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 0, res.stderr
     assert 'bash tools/dist_train.sh ' in res.stdout
     assert '# [knn/check]' in res.stdout and 'upernet' not in res.stdout
@@ -348,27 +390,25 @@ def test_in_process_tool_output_goes_to_the_log(tmp_path):
     code; main(argv) and main() reading sys.argv both work."""
     from mmmgc.reproduce import Command
     with_argv = tmp_path / 'tool_argv.py'
-    with_argv.write_text(
-        'import os, sys\n'
-        'def main(argv=None):\n'
-        '    print("cwd", os.getcwd(), "args", argv)\n'
-        '    os.write(2, b"raw fd output\\n")\n'
-        '    return 1 if argv == ["fail"] else 0\n')
+    with_argv.write_text('import os, sys\n'
+                         'def main(argv=None):\n'
+                         '    print("cwd", os.getcwd(), "args", argv)\n'
+                         '    os.write(2, b"raw fd output\\n")\n'
+                         '    return 1 if argv == ["fail"] else 0\n')
     no_argv = tmp_path / 'tool_sysargv.py'
-    no_argv.write_text(
-        'import sys\n'
-        'def main():\n'
-        '    if sys.argv[1] == "boom":\n'
-        '        raise KeyError("bad key")\n'
-        '    print("sys.argv", sys.argv[1:])\n')
+    no_argv.write_text('import sys\n'
+                       'def main():\n'
+                       '    if sys.argv[1] == "boom":\n'
+                       '        raise KeyError("bad key")\n'
+                       '    print("sys.argv", sys.argv[1:])\n')
     chain, _ = _chain('mgc', 'coco-800e', tmp_path / 'w')
 
     def run(script, *args):
         log = tmp_path / f'{script.stem}-{"-".join(args)}.log'
         with open(log, 'a') as f:
             code = chain._run_in_process(
-                Command([PY, str(script), *args],
-                        core=[str(script), *args]), f)
+                Command([PY, str(script), *args], core=[str(script), *args]),
+                f)
         return code, log.read_text()
 
     code, text = run(with_argv, 'a', 'b')

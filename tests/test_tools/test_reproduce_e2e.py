@@ -26,10 +26,10 @@ from tests._utils.transfer import (set_tiny_backbone, shrink_pipeline,
                                    write_vit_checkpoint)
 
 DEMO = 'configs/mgc/mgc_demo.py'
-PRETRAIN_OPTS = ['train_dataloader.batch_size=4',
-                 'train_dataloader.dataset.num_samples=8',
-                 'default_hooks.checkpoint.interval=1',
-                 'default_hooks.logger.interval=1']
+PRETRAIN_OPTS = [
+    'train_dataloader.batch_size=4', 'train_dataloader.dataset.num_samples=8',
+    'default_hooks.checkpoint.interval=1', 'default_hooks.logger.interval=1'
+]
 EMBED, LAYERS, HEADS, PATCH, IMG = 64, 2, 4, 8, 64  # the demo's ViT
 CONFIGS = dict(
     det=('configs/mgc/benchmarks/mmdetection/'
@@ -49,32 +49,48 @@ CONFIGS = dict(
 
 
 def _env():
-    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-                PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get(
-                    'PYTHONPATH', ''))
+    return dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
 
 
 def _reproduce(*args):
     return subprocess.run([sys.executable, 'tools/reproduce.py', *args],
-                          cwd=REPO_ROOT, env=_env(), capture_output=True,
+                          cwd=REPO_ROOT,
+                          env=_env(),
+                          capture_output=True,
                           text=True)
 
 
 def _chain(tables, work_dir, **kw):
     from mmmgc.reproduce import Chain, Launcher, get_table
-    return Chain(get_table('mgc', 'tiny', REPO_ROOT, tables), str(work_dir),
-                 Launcher('local'), REPO_ROOT, out=io.StringIO(), **kw)
+    return Chain(
+        get_table('mgc', 'tiny', REPO_ROOT, tables),
+        str(work_dir),
+        Launcher('local'),
+        REPO_ROOT,
+        out=io.StringIO(),
+        **kw)
 
 
 def _iter_ckpt_hook(cfg, by_epoch=False):
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=1 if by_epoch else 2,
-                                        by_epoch=by_epoch)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook',
+        interval=1 if by_epoch else 2,
+        by_epoch=by_epoch)
 
 
 def _det_seg(name, root, out):
-    cfg = load_tiny(osp.join(REPO_ROOT, CONFIGS[name]), root, None, out,
-                    num_layers=LAYERS, patch_size=PATCH, img_size=IMG)
+    cfg = load_tiny(
+        osp.join(REPO_ROOT, CONFIGS[name]),
+        root,
+        None,
+        out,
+        num_layers=LAYERS,
+        patch_size=PATCH,
+        img_size=IMG)
     cfg.model.backbone.arch.num_heads = HEADS
     _iter_ckpt_hook(cfg, by_epoch=name == 'det')
     return cfg
@@ -90,10 +106,13 @@ def _pose(root):
     cfg.model.backbone.drop_path_rate = 0.0
     if cfg.optim_wrapper.get('paramwise_cfg'):  # the layer-decay recipe
         cfg.optim_wrapper.paramwise_cfg.num_layers = LAYERS
-    codec = dict(type='UDPHeatmap', input_size=(in_w, in_h),
-                 heatmap_size=(hm_w, hm_h), sigma=2)
-    cfg.model.head.update(in_channels=EMBED, deconv_out_channels=(32, 32),
-                          decoder=codec)
+    codec = dict(
+        type='UDPHeatmap',
+        input_size=(in_w, in_h),
+        heatmap_size=(hm_w, hm_h),
+        sigma=2)
+    cfg.model.head.update(
+        in_channels=EMBED, deconv_out_channels=(32, 32), decoder=codec)
     for dl in (cfg.train_dataloader, cfg.val_dataloader):
         dl.update(batch_size=2, num_workers=0, persistent_workers=False)
         dl.dataset.data_root = str(root) + '/'
@@ -106,13 +125,12 @@ def _pose(root):
     cfg.test_dataloader = cfg.val_dataloader
     cfg.val_evaluator.ann_file = val_ann
     cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=100)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
-                                by_epoch=False)]
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=2, val_interval=100)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
     _iter_ckpt_hook(cfg)
-    cfg.default_hooks.visualization = dict(type='PoseVisualizationHook',
-                                           enable=False)
+    cfg.default_hooks.visualization = dict(
+        type='PoseVisualizationHook', enable=False)
     return cfg
 
 
@@ -145,10 +163,11 @@ def _classification(name, root):
         bb.out_indices = [-2, -1]
         cfg.model.neck.num_layers = 2
         cfg.model.head.in_channels = 2 * EMBED
-        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                             val_interval=100)
-        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
-                                    by_epoch=False)]
+        cfg.train_cfg = dict(
+            type='IterBasedTrainLoop', max_iters=2, val_interval=100)
+        cfg.param_scheduler = [
+            dict(type='ConstantLR', factor=1.0, by_epoch=False)
+        ]
         _iter_ckpt_hook(cfg)
         cfg.auto_scale_lr = dict(enable=False, base_batch_size=1024)
     else:
@@ -182,12 +201,22 @@ def _davis(root):
     return cfg
 
 
-PAPER = dict(det=42.0, fpn=37.7, upernet=47.4, pose=71.6, knn=75.6,
-             linear=78.9, davis=63.1)
-METRICS = dict(det=('coco/bbox_mAP', 100), fpn=('mIoU', 1),
-               upernet=('mIoU', 1), pose=('coco/AP', 100),
-               knn=('top1_k4', 1), linear=('accuracy/top1', 1),
-               davis=('JF_mean', 1))
+PAPER = dict(
+    det=42.0,
+    fpn=37.7,
+    upernet=47.4,
+    pose=71.6,
+    knn=75.6,
+    linear=78.9,
+    davis=63.1)
+METRICS = dict(
+    det=('coco/bbox_mAP', 100),
+    fpn=('mIoU', 1),
+    upernet=('mIoU', 1),
+    pose=('coco/AP', 100),
+    knn=('top1_k4', 1),
+    linear=('accuracy/top1', 1),
+    davis=('JF_mean', 1))
 TASKS = dict(knn='knn', davis='davis')
 
 
@@ -198,16 +227,27 @@ def _write_table(tmp_path, configs):
     rows = []
     for name, path in configs.items():
         key, scale = METRICS[name]
-        rows.append(dict(
-            name=name, task=TASKS.get(name, 'train'), config=path,
-            source=f'test (paper value of {CONFIGS[name].split("/")[1]})',
-            metrics=[dict(key=key, name=key, scale=scale,
-                          paper=PAPER[name])]))
+        rows.append(
+            dict(
+                name=name,
+                task=TASKS.get(name, 'train'),
+                config=path,
+                source=f'test (paper value of {CONFIGS[name].split("/")[1]})',
+                metrics=[
+                    dict(key=key, name=key, scale=scale, paper=PAPER[name])
+                ]))
     path = tmp_path / 'tables.yml'
-    path.write_text(yaml.safe_dump(dict(
-        method='mgc', export_source='online',
-        tables=dict(tiny=dict(description='tiny CPU chain', pretrain=DEMO,
-                              pretrain_gpus=1, rows=rows)))))
+    path.write_text(
+        yaml.safe_dump(
+            dict(
+                method='mgc',
+                export_source='online',
+                tables=dict(
+                    tiny=dict(
+                        description='tiny CPU chain',
+                        pretrain=DEMO,
+                        pretrain_gpus=1,
+                        rows=rows)))))
     return str(path)
 
 
@@ -216,13 +256,16 @@ def test_reproduce_chain_end_to_end(tmp_path):
     data = tmp_path / 'data'
     coco = make_coco(str(data / 'coco'))
     ade = make_ade20k(str(data / 'ade'))
-    cfgs = dict(det=_det_seg('det', coco, ''), fpn=_det_seg('fpn', ade, ''),
-                upernet=_det_seg('upernet', ade, ''),
-                pose=_pose(data / 'pose'))
+    cfgs = dict(
+        det=_det_seg('det', coco, ''),
+        fpn=_det_seg('fpn', ade, ''),
+        upernet=_det_seg('upernet', ade, ''),
+        pose=_pose(data / 'pose'))
     inet = _imagenet_like(data / 'imagenet')
-    cfgs.update(knn=_classification('knn', inet),
-                linear=_classification('linear', inet),
-                davis=_davis(data / 'DAVIS'))
+    cfgs.update(
+        knn=_classification('knn', inet),
+        linear=_classification('linear', inet),
+        davis=_davis(data / 'DAVIS'))
     paths = {}
     for name, cfg in cfgs.items():
         paths[name] = str(tmp_path / f'{name}_tiny.py')
@@ -235,8 +278,8 @@ def test_reproduce_chain_end_to_end(tmp_path):
     bad = tmp_path / 'bad.pth'
     write_vit_checkpoint(bad, IMG, patch_size=PATCH, num_layers=3)
     bad_dir = tmp_path / 'bad_run'
-    chain = _chain(tables, bad_dir, checkpoint=str(bad),
-                   checkpoint_format='backbone')
+    chain = _chain(
+        tables, bad_dir, checkpoint=str(bad), checkpoint_format='backbone')
     with pytest.raises(StepFailed) as err:
         chain.run()
     msg = str(err.value)
@@ -245,8 +288,7 @@ def test_reproduce_chain_end_to_end(tmp_path):
     assert f'log: {bad_dir}/det/check/reproduce.log' in msg
     assert 'layers.2' in msg  # the error names the unused keys
     write_results(chain)
-    assert sorted(os.listdir(bad_dir)) == ['det', 'results.json',
-                                           'results.md']
+    assert sorted(os.listdir(bad_dir)) == ['det', 'results.json', 'results.md']
     assert os.listdir(bad_dir / 'det') == ['check']
     rows = json.loads((bad_dir / 'results.json').read_text())['rows']
     assert [r['status'] for r in rows] == ['failed (check)'] + \
@@ -255,10 +297,14 @@ def test_reproduce_chain_end_to_end(tmp_path):
     # 2. an interrupted pretraining: the work dir holds epoch 1 of 2
     work = tmp_path / 'run'
     pre = work / 'pretrain'
-    subprocess.run(
-        [sys.executable, 'tools/train.py', DEMO, '--work-dir', str(pre),
-         '--cfg-options', *PRETRAIN_OPTS, 'train_cfg.max_epochs=1'],
-        cwd=REPO_ROOT, env=_env(), check=True, capture_output=True)
+    subprocess.run([
+        sys.executable, 'tools/train.py', DEMO, '--work-dir',
+        str(pre), '--cfg-options', *PRETRAIN_OPTS, 'train_cfg.max_epochs=1'
+    ],
+                   cwd=REPO_ROOT,
+                   env=_env(),
+                   check=True,
+                   capture_output=True)
     assert (pre / 'epoch_1.pth').exists()
     first = (pre / 'epoch_1.pth').stat().st_mtime_ns
 
@@ -273,8 +319,8 @@ def test_reproduce_chain_end_to_end(tmp_path):
     assert (pre / 'epoch_1.pth').stat().st_mtime_ns == first
     final = load_checkpoint_file(str(pre / 'epoch_2.pth'))
     assert final['meta']['epoch'] == 2
-    exported = load_checkpoint_file(
-        str(work / 'export' / 'backbone.pth'))['state_dict']
+    exported = load_checkpoint_file(str(work / 'export' /
+                                        'backbone.pth'))['state_dict']
     for k, v in exported.items():
         assert torch.equal(v, final['state_dict'][k]), k
     # each downstream run loaded the exported file strictly
@@ -304,8 +350,10 @@ def test_reproduce_chain_end_to_end(tmp_path):
 
     # 4. a re-run finds every step finished and runs nothing
     before = (work / 'det' / 'train' / 'reproduce.log').stat().st_mtime_ns
-    chain = _chain(tables, work, pretrain_options=PRETRAIN_OPTS +
-                   ['train_cfg.max_epochs=2'])
+    chain = _chain(
+        tables,
+        work,
+        pretrain_options=PRETRAIN_OPTS + ['train_cfg.max_epochs=2'])
     chain.run()
     text = chain.out.getvalue()
     assert text.count('done, skipped') == 2 + 7 + 5 * 2 + 2, text

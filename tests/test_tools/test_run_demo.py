@@ -22,16 +22,23 @@ DEMOS = [
 
 def run_demo(config: str, work_dir: str, *train_args: str):
     env = dict(
-        os.environ, MMMGC_SKIP_INSTALL='1', MMMGC_VENV=VENV,
-        MMMGC_DEMO_CONFIG=config, MMMGC_WORK_DIR=work_dir,
+        os.environ,
+        MMMGC_SKIP_INSTALL='1',
+        MMMGC_VENV=VENV,
+        MMMGC_DEMO_CONFIG=config,
+        MMMGC_WORK_DIR=work_dir,
         MMMGC_DEMO_REPORT_ARGS='--num-train 200 --num-test 100',
-        OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join(
-            [REPO_ROOT] + ([os.environ['PYTHONPATH']]
-                           if os.environ.get('PYTHONPATH') else [])))
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHONPATH=os.pathsep.join([REPO_ROOT] +
+                                   ([os.environ['PYTHONPATH']] if os.environ.
+                                    get('PYTHONPATH') else [])))
     return subprocess.run(
         ['bash', osp.join(REPO_ROOT, 'tools/run_demo.sh'), *train_args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         timeout=900)
 
 
@@ -50,8 +57,8 @@ def test_run_demo_compact_end_to_end(config, method, feature, tmp_path):
     assert out[0] == '[demo] MMMGC_SKIP_INSTALL=1: using ' + VENV + \
         ' as it is'
     progress = [s for s in out if s.startswith('[train] iter')]
-    assert [s.split('(')[0] for s in progress] == ['[train] iter 1/2 ',
-                                                   '[train] iter 2/2 ']
+    assert [s.split('(')[0]
+            for s in progress] == ['[train] iter 1/2 ', '[train] iter 2/2 ']
     with open(osp.join(work, 'demo_report.json')) as f:
         rep = json.load(f)
     assert rep['method'] == method and rep['iterations'] == 2
@@ -61,8 +68,9 @@ def test_run_demo_compact_end_to_end(config, method, feature, tmp_path):
     assert rep['seconds']['total'] >= rep['seconds']['pretraining'] > 0
     # the table: title, header, both rows, wall times; then the paths
     i = out.index(f'mmmgc demo: {method}, 2 pretraining iterations')
-    assert out[i + 2].split() == ['backbone', 'feature', 'kNN', 'top-1',
-                                  'linear', 'top-1', 'probe', 'lr']
+    assert out[i + 2].split() == [
+        'backbone', 'feature', 'kNN', 'top-1', 'linear', 'top-1', 'probe', 'lr'
+    ]
     assert out[i + 3].startswith(f'  {method}, learned  {feature}')
     assert f"{learned['knn']:.2f} %" in out[i + 3]
     assert out[i + 4].startswith('  random init') and \
@@ -73,8 +81,7 @@ def test_run_demo_compact_end_to_end(config, method, feature, tmp_path):
     assert out[-1] == f"numbers: {osp.join(work, 'demo_report.json')}"
     assert osp.getsize(pic) > 1000
     # everything the console left out is in the log file
-    (stamp, ) = [d for d in os.listdir(work)
-                 if osp.isdir(osp.join(work, d))]
+    (stamp, ) = [d for d in os.listdir(work) if osp.isdir(osp.join(work, d))]
     with open(osp.join(work, stamp, stamp + '.log')) as f:
         log = f.read()
     assert 'Config:' in log and 'Saving checkpoint at 1 epochs' in log

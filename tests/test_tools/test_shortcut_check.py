@@ -45,27 +45,26 @@ RED, YELLOW, CYAN, BLUE = (0, 0, 255), (0, 255, 255), (255, 255, 0), \
 
 def test_hue_descriptors_ignore_grey_and_hue_shift():
     red = _colours(RED)
-    assert np.allclose(hue_histogram(red, 6), hue_histogram(
-        np.concatenate([red, np.full_like(red, 90)], 2), 6))
+    assert np.allclose(
+        hue_histogram(red, 6),
+        hue_histogram(np.concatenate([red, np.full_like(red, 90)], 2), 6))
     # two hues 60 degrees apart, at two places on the hue circle: other
     # histograms, the same autocorrelation
     a, b = _colours(RED, YELLOW), _colours(CYAN, BLUE)
-    assert not np.allclose(hue_histogram(a, 6), hue_histogram(b, 6),
-                           atol=0.1)
-    assert np.allclose(hue_autocorrelation(a, 6), hue_autocorrelation(b, 6),
-                       atol=0.05)
+    assert not np.allclose(hue_histogram(a, 6), hue_histogram(b, 6), atol=0.1)
+    assert np.allclose(
+        hue_autocorrelation(a, 6), hue_autocorrelation(b, 6), atol=0.05)
     # 180 degrees apart: another autocorrelation
     c = _colours(RED, CYAN)
-    assert not np.allclose(hue_autocorrelation(a, 6),
-                           hue_autocorrelation(c, 6), atol=0.1)
+    assert not np.allclose(
+        hue_autocorrelation(a, 6), hue_autocorrelation(c, 6), atol=0.1)
 
 
 def test_raw_pixels_ignore_brightness_and_contrast():
     rng = np.random.default_rng(0)
     img = rng.integers(40, 120, (1, 16, 16, 3)).astype(np.uint8)
     brighter = (img.astype(np.int64) * 2 + 10).astype(np.uint8)
-    assert np.allclose(raw_pixels(img, 4), raw_pixels(brighter, 4),
-                       atol=1e-5)
+    assert np.allclose(raw_pixels(img, 4), raw_pixels(brighter, 4), atol=1e-5)
     assert raw_pixels(img, 4).shape == (1, 48)
 
 
@@ -91,19 +90,25 @@ def test_flat_colour_images_are_found_by_colour_not_by_pixels():
     # histogram and the raw pixels (whose per-image standardisation keeps
     # the balance of the channels) find every one
     import cv2
-    hsv = np.stack([np.full((32, 32, 3), (h, 220, 200), np.uint8)
-                    for h in range(0, 256, 16)])
+    hsv = np.stack([
+        np.full((32, 32, 3), (h, 220, 200), np.uint8)
+        for h in range(0, 256, 16)
+    ])
     imgs = np.stack([cv2.cvtColor(x, cv2.COLOR_HSV2BGR_FULL) for x in hsv])
-    crop = [dict(type='RandomResizedCrop', scale=32,
-                 crop_ratio_range=(0.2, 1.0), backend='pillow'),
-            dict(type='RandomFlip', prob=0.5)]
+    crop = [
+        dict(
+            type='RandomResizedCrop',
+            scale=32,
+            crop_ratio_range=(0.2, 1.0),
+            backend='pillow'),
+        dict(type='RandomFlip', prob=0.5)
+    ]
     v1, v2 = augment_views(imgs, [crop, crop], seed=0)
     assert retrieval_top1(colour_histogram(v1), colour_histogram(v2)) == 100
     assert retrieval_top1(raw_pixels(v1), raw_pixels(v2)) == 100
     res = view_retrieval(imgs, seed=0)
     assert res['chance'] == 100 / 16
-    assert set(res) == {'colour_hist', 'hue_autocorr', 'raw_pixels',
-                        'chance'}
+    assert set(res) == {'colour_hist', 'hue_autocorr', 'raw_pixels', 'chance'}
     with pytest.raises(ValueError, match='augment'):
         view_retrieval(imgs, augment='nope')
 

@@ -42,8 +42,10 @@ def random_view_boxes(batch: int, size: int = 224, seed: int = 0):
     image, as float tensors ``(B, 4)`` and bool ``(B,)``."""
     from mmmgc.datasets.transforms.mgc_two_view_crop import sample_crop_box
     np.random.seed(seed)
-    boxes = [[sample_crop_box(size, size, (0.08, 1.0), (3 / 4, 4 / 3))
-              for _ in range(2)] for _ in range(batch)]
+    boxes = [[
+        sample_crop_box(size, size, (0.08, 1.0), (3 / 4, 4 / 3))
+        for _ in range(2)
+    ] for _ in range(batch)]
     boxes = torch.tensor(boxes, dtype=torch.float32)
     flips = torch.from_numpy(np.random.rand(batch, 2) < 0.5)
     return boxes[:, 0], flips[:, 0], boxes[:, 1], flips[:, 1]
@@ -135,8 +137,8 @@ def main(argv=None) -> Dict[str, Dict[str, float]]:
     p.add_argument('--ref-images', type=int, default=None)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    res = compare_targets(args.batch, iters=args.iters,
-                          ref_images=args.ref_images)
+    res = compare_targets(
+        args.batch, iters=args.iters, ref_images=args.ref_images)
     print(f'correspondence_targets vs per-cell Python reference '
           f'(batch {args.batch}, same boxes):')
     for key, r in res.items():

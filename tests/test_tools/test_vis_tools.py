@@ -36,8 +36,11 @@ def assert_png(path, size):
 
 def _tiny_vit(img_size=32):
     from mmpretrain.models import VisionTransformer
-    vit = VisionTransformer(arch=tiny_vit_arch(32, 1, 2), img_size=img_size,
-                            patch_size=8, out_type='raw')
+    vit = VisionTransformer(
+        arch=tiny_vit_arch(32, 1, 2),
+        img_size=img_size,
+        patch_size=8,
+        out_type='raw')
     vit.eval()  # (train() returns None in mmpretrain ViTs)
     return vit
 
@@ -75,8 +78,14 @@ def test_vis_correspondence_writes_png(tmp_path):
     views, boxes, flips = make_views(img, 32, (0.3, 1.0), 0.2, seed=1)
     assert len(views) == 2 and views[0].shape == (32, 32, 3)
     assert boxes.shape == (2, 4) and flips.shape == (2, )
-    out = vc.plot_correspondence(img, views, boxes, flips, 4, [1, 2],
-                                 str(tmp_path / 'c.png'), panel_px=60)
+    out = vc.plot_correspondence(
+        img,
+        views,
+        boxes,
+        flips,
+        4, [1, 2],
+        str(tmp_path / 'c.png'),
+        panel_px=60)
     assert_png(out, (180, 120))
 
 
@@ -128,12 +137,11 @@ def test_vis_attention_writes_png(tmp_path):
     img = rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)
     views, boxes, flips = make_views(img, 32, (0.3, 1.0), 0.2, seed=0)
     data = va.attention_figure_data(_tiny_vit(), to_input(img),
-                                    to_input(np.stack(views)), boxes,
-                                    flips, 8)
+                                    to_input(np.stack(views)), boxes, flips, 8)
     assert data['cls_maps'].shape == (2, 4, 4)
     assert data['matches'].shape == (16, )
-    out = va.plot_attention(img, views, data, str(tmp_path / 'a.png'),
-                            'tiny', panel_px=50)
+    out = va.plot_attention(
+        img, views, data, str(tmp_path / 'a.png'), 'tiny', panel_px=50)
     assert_png(out, (150, 100))
 
 
@@ -145,8 +153,10 @@ def test_vis_tsne_writes_png(tmp_path):
     feats = rng.normal(size=(30, 8)) + 5 * labels[:, None]
     emb = vt.tsne_embed(feats, seed=0)
     assert emb.shape == (30, 2) and np.isfinite(emb).all()
-    out = vt.plot_tsne([('a', emb), ('b', emb)], labels, ['x', 'y', 'z'],
-                       str(tmp_path / 't.png'), panel_px=100)
+    out = vt.plot_tsne([('a', emb), ('b', emb)],
+                       labels, ['x', 'y', 'z'],
+                       str(tmp_path / 't.png'),
+                       panel_px=100)
     assert_png(out, (200, 100))
     with pytest.raises(ValueError, match='N >= 3'):
         vt.tsne_embed(np.zeros((2, 4)))
@@ -171,10 +181,12 @@ def test_loss_curves_from_scalars_json(tmp_path):
     assert sorted(series) == ['loss', 'loss_c1', 'loss_c2']
     steps, vals = series['loss_c1']
     assert steps.tolist() == [1, 2, 3] and vals.tolist() == [2.0, 1.5, 0.5]
-    np.testing.assert_allclose(vl.smooth(np.array([1., 3., 5., 7.]), 2),
-                               [1., 2., 4., 6.])
-    out = vl.plot_loss_curves([('mgc', series)], str(tmp_path / 'l.png'),
-                              window=2, panel_px=200)
+    np.testing.assert_allclose(
+        vl.smooth(np.array([1., 3., 5., 7.]), 2), [1., 2., 4., 6.])
+    out = vl.plot_loss_curves([('mgc', series)],
+                              str(tmp_path / 'l.png'),
+                              window=2,
+                              panel_px=200)
     assert_png(out, (200, 150))
     (vis / 'scalars.json').write_text('{"loss": 1, "step": 1}\nnot json\n')
     with pytest.raises(ValueError, match=':2: not JSON'):

@@ -36,10 +36,10 @@ def imagenet_like(tmp_path_factory):
         images, labels = load_fashion_mnist(split='test')
     except (FileNotFoundError, OSError) as e:
         pytest.skip(f'Fashion-MNIST not installed: {e}')
-    keep = np.concatenate([np.nonzero(labels == c)[0][:40]
-                           for c in range(NUM_CLASSES)])
-    imgs, labs = make_items(images[keep], labels[keep],
-                            num=len(keep), canvas=IMG, seed=0)
+    keep = np.concatenate(
+        [np.nonzero(labels == c)[0][:40] for c in range(NUM_CLASSES)])
+    imgs, labs = make_items(
+        images[keep], labels[keep], num=len(keep), canvas=IMG, seed=0)
     os.makedirs(root / 'meta')
     lines = {'train': [], 'val': []}
     count = {}
@@ -60,12 +60,16 @@ def imagenet_like(tmp_path_factory):
     # subsets: every other training image
     sub = lines['train'][::2]
     for p in (1, 10):
-        (root / 'meta' / f'train_{p}percent.txt').write_text(
-            '\n'.join(sub) + '\n')
+        (root / 'meta' / f'train_{p}percent.txt').write_text('\n'.join(sub) +
+                                                             '\n')
     ckpt = root / 'backbone.pth'
     sd = write_vit_checkpoint(ckpt, IMG)
-    return dict(root=str(root), ckpt=str(ckpt), sd=sd,
-                n_train=len(lines['train']), n_sub=len(sub))
+    return dict(
+        root=str(root),
+        ckpt=str(ckpt),
+        sd=sd,
+        n_train=len(lines['train']),
+        n_sub=len(sub))
 
 
 def _tiny(cfg_path, data, tmp_path):
@@ -97,11 +101,11 @@ def _train_two_iters(cfg):
     from mmengine.runner import Runner
 
     # 8 or 16 training images at batch 4: stop after 2 iterations
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=100)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=2, val_interval=100)
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100,
-                                        by_epoch=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=100, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=1024)
     runner = Runner.from_cfg(cfg)
@@ -123,9 +127,10 @@ TRAIN_CONFIGS = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('folder,name', TRAIN_CONFIGS,
-                         ids=[f'{osp.basename(f)}/{n}'
-                              for f, n in TRAIN_CONFIGS])
+@pytest.mark.parametrize(
+    'folder,name',
+    TRAIN_CONFIGS,
+    ids=[f'{osp.basename(f)}/{n}' for f, n in TRAIN_CONFIGS])
 def test_train_config_two_iters_and_top1(folder, name, imagenet_like,
                                          tmp_path):
     cfg = _tiny(osp.join(folder, name), imagenet_like, tmp_path)
@@ -162,8 +167,9 @@ def test_wrong_checkpoint_is_an_error(imagenet_like, tmp_path):
     from mmpretrain.registry import MODELS
     bad = tmp_path / 'bad.pth'
     torch.save({'state_dict': dict(imagenet_like['sd'])}, str(bad))
-    cfg = _tiny(osp.join(MUGS, 'vit-small-p16_ft-ld0.55-8xb128-coslr-'
-                         '200e_in1k.py'), imagenet_like, tmp_path)
+    cfg = _tiny(
+        osp.join(MUGS, 'vit-small-p16_ft-ld0.55-8xb128-coslr-'
+                 '200e_in1k.py'), imagenet_like, tmp_path)
     cfg.model.backbone.init_cfg.checkpoint = str(bad)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
@@ -196,8 +202,9 @@ def test_knn_tool(folder, name, temperature, imagenet_like, tmp_path):
 @pytest.mark.parametrize('pct', [1, 10])
 def test_logreg_tool(pct, imagenet_like, tmp_path):
     from mmmgc.evaluation import logreg_from_config
-    cfg = _tiny(osp.join(MUGS, f'vit-small-p16_logreg-{pct}pct_in1k.py'),
-                imagenet_like, tmp_path)
+    cfg = _tiny(
+        osp.join(MUGS, f'vit-small-p16_logreg-{pct}pct_in1k.py'),
+        imagenet_like, tmp_path)
     cfg.logreg.epochs = 30
     res = logreg_from_config(cfg)
     assert res['num_train'] == imagenet_like['n_sub']

@@ -24,8 +24,11 @@ FPN_ADE = ('configs/mgc/benchmarks/mmsegmentation/'
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    res = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True)
+    res = subprocess.run([sys.executable, *args],
+                         cwd=REPO_ROOT,
+                         env=env,
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 0, (f'{args} failed ({res.returncode}):\n'
                                  f'{res.stdout[-3000:]}\n'
                                  f'{res.stderr[-3000:]}')
@@ -33,8 +36,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_pretrain_export_check_finetune(tmp_path,
-                                        synthetic_data):
+def test_pretrain_export_check_finetune(tmp_path, synthetic_data):
     from mmengine.config import Config
 
     # 1. pretraining: the MGC demo when present, else MoCo v3's; 2 iterations
@@ -64,8 +66,8 @@ def test_pretrain_export_check_finetune(tmp_path,
     vit = exp['meta']['vit']
 
     # 3. + 4. check the file against each config, then fine-tune 2 iters
-    for config, data, tag in ((MASK_RCNN, 'coco', 'det'),
-                              (FPN_ADE, 'ade20k', 'seg')):
+    for config, data, tag in ((MASK_RCNN, 'coco', 'det'), (FPN_ADE, 'ade20k',
+                                                           'seg')):
         cfg = load_tiny(
             osp.join(REPO_ROOT, config),
             synthetic_data[data],
@@ -76,7 +78,8 @@ def test_pretrain_export_check_finetune(tmp_path,
             img_size=demo_bb.img_size)
         cfg.model.backbone.arch.num_heads = demo_bb.arch['num_heads']
         cfg.default_hooks.checkpoint = dict(
-            type='CheckpointHook', interval=1 if tag == 'det' else 2,
+            type='CheckpointHook',
+            interval=1 if tag == 'det' else 2,
             by_epoch=tag == 'det')
         cfg_path = str(tmp_path / f'{tag}_tiny.py')
         cfg.dump(cfg_path)
@@ -87,8 +90,8 @@ def test_pretrain_export_check_finetune(tmp_path,
                    str(tmp_path / tag))
         log = res.stdout + res.stderr
         assert re.search(r'strict pretrained load: \d+ tensors loaded', log)
-        final = tmp_path / tag / ('epoch_1.pth' if tag == 'det' else
-                                  'iter_2.pth')
+        final = tmp_path / tag / ('epoch_1.pth'
+                                  if tag == 'det' else 'iter_2.pth')
         trained = load_checkpoint_file(str(final))['state_dict']
         assert load_checkpoint_file(str(final))['meta']['iter'] == 2
         for k, v in exp['state_dict'].items():
@@ -99,8 +102,12 @@ def test_pretrain_export_check_finetune(tmp_path,
     bad.pop('backbone.ln1.bias')
     torch.save({'state_dict': bad}, tmp_path / 'bad.pth')
     env = dict(os.environ, OMP_NUM_THREADS='1')
-    res = subprocess.run(
-        [sys.executable, 'tools/misc/check_transfer.py', cfg_path,
-         str(tmp_path / 'bad.pth')],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    res = subprocess.run([
+        sys.executable, 'tools/misc/check_transfer.py', cfg_path,
+        str(tmp_path / 'bad.pth')
+    ],
+                         cwd=REPO_ROOT,
+                         env=env,
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 1 and 'ln1.bias' in res.stderr

@@ -43,8 +43,11 @@ def downstream_configs(method: str) -> List[str]:
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True)
+    return subprocess.run([sys.executable, *args],
+                          cwd=REPO_ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True)
 
 
 def _fill_distinct(model: torch.nn.Module, seed: int) -> None:
@@ -54,7 +57,8 @@ def _fill_distinct(model: torch.nn.Module, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for t in list(model.parameters()) + [
-                b for b in model.buffers() if b.is_floating_point()]:
+                b for b in model.buffers() if b.is_floating_point()
+        ]:
             t.copy_(torch.randn(t.shape, generator=g) * 0.02)
 
 
@@ -141,13 +145,14 @@ def test_full_size_export_fits_every_downstream_config(exported):
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as ex:
         results = list(
             ex.map(
-                lambda c: _run('tools/misc/check_transfer.py', c,
-                               backbone_file), configs))
+                lambda c: _run('tools/misc/check_transfer.py', c, backbone_file
+                               ), configs))
     failures = []
     for config, res in zip(configs, results):
         text = res.stdout + res.stderr
-        ok = (res.returncode == 0 and 'check_transfer: OK' in res.stdout
-              and re.search(rf'\b{len(sd)} tensors loaded', res.stdout))
+        ok = (
+            res.returncode == 0 and 'check_transfer: OK' in res.stdout
+            and re.search(rf'\b{len(sd)} tensors loaded', res.stdout))
         if not ok:
             failures.append(f'{config} (exit {res.returncode}):\n'
                             f'{text[-1500:]}')

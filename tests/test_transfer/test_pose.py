@@ -15,8 +15,10 @@ from tests._utils.transfer import (SnapshotBackbone,
 
 POSE = osp.join(REPO_ROOT, 'configs/mgc/benchmarks/mmpose')
 # the authors' released recipe (default) and the paper's appendix recipe
-CONFIGS = ['td-hm_vit-small-p16_8xb64-210e_coco-256x192.py',
-           'td-hm_vit-small-p16-ld0.75-dp0.3_8xb64-210e_coco-256x192.py']
+CONFIGS = [
+    'td-hm_vit-small-p16_8xb64-210e_coco-256x192.py',
+    'td-hm_vit-small-p16-ld0.75-dp0.3_8xb64-210e_coco-256x192.py'
+]
 IN_W, IN_H = 48, 64  # tiny input (w, h); patch 8 -> 6 x 8 tokens
 HM_W, HM_H = 24, 32  # two stride-2 deconvs -> 24 x 32 heatmaps
 
@@ -45,10 +47,13 @@ def test_vitpose_config_trains_and_evaluates(name, tmp_path):
     cfg.model.backbone.drop_path_rate = 0.0
     if layer_decay:
         cfg.optim_wrapper.paramwise_cfg.num_layers = 2
-    codec = dict(type='UDPHeatmap', input_size=(IN_W, IN_H),
-                 heatmap_size=(HM_W, HM_H), sigma=2)
-    cfg.model.head.update(in_channels=64, deconv_out_channels=(32, 32),
-                          decoder=codec)
+    codec = dict(
+        type='UDPHeatmap',
+        input_size=(IN_W, IN_H),
+        heatmap_size=(HM_W, HM_H),
+        sigma=2)
+    cfg.model.head.update(
+        in_channels=64, deconv_out_channels=(32, 32), decoder=codec)
     for dl in (cfg.train_dataloader, cfg.val_dataloader):
         dl.batch_size = 2
         dl.num_workers = 0
@@ -63,15 +68,14 @@ def test_vitpose_config_trains_and_evaluates(name, tmp_path):
     cfg.test_dataloader = cfg.val_dataloader
     cfg.val_evaluator.ann_file = val_ann
     cfg.test_evaluator = cfg.val_evaluator
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
-                         val_interval=100)
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
-                                by_epoch=False)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=100, by_epoch=False)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=2, val_interval=100)
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=100, by_epoch=False)
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.default_hooks.visualization = dict(type='PoseVisualizationHook',
-                                           enable=False)
+    cfg.default_hooks.visualization = dict(
+        type='PoseVisualizationHook', enable=False)
     cfg.work_dir = str(tmp_path / 'work')
 
     runner = Runner.from_cfg(cfg)
@@ -84,8 +88,7 @@ def test_vitpose_config_trains_and_evaluates(name, tmp_path):
     if layer_decay:
         # mmpose's layer decay works on mmpretrain's ViT: block i x
         # 0.75**(2-i)
-        scale = {n: g['lr_scale'] for g in groups
-                 for n in g['param_names']}
+        scale = {n: g['lr_scale'] for g in groups for n in g['param_names']}
         assert scale['backbone.layers.1.attn.qkv.weight'] == \
             pytest.approx(0.75)
         assert scale['backbone.layers.0.attn.qkv.weight'] == \

@@ -22,18 +22,26 @@ from mmengine.config import Config, DictAction
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config')
-    p.add_argument('--checkpoint', default=None,
-                   help='overrides model.init_cfg.checkpoint')
-    p.add_argument('--output-dir', default=None,
-                   help='overrides output_dir (predicted PNGs)')
+    p.add_argument(
+        '--checkpoint',
+        default=None,
+        help='overrides model.init_cfg.checkpoint')
+    p.add_argument(
+        '--output-dir',
+        default=None,
+        help='overrides output_dir (predicted PNGs)')
     p.add_argument('--out', default=None, help='write metrics as JSON')
-    p.add_argument('--device', default=None,
-                   help="defaults to 'cuda' when available, else 'cpu'")
+    p.add_argument(
+        '--device',
+        default=None,
+        help="defaults to 'cuda' when available, else 'cpu'")
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    p.add_argument('--trust-checkpoint', action='store_true',
-                   help='load a checkpoint whose pickle needs types '
-                   'outside the allow-list (runs code from the file: '
-                   'only for a file you checked)')
+    p.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load a checkpoint whose pickle needs types '
+        'outside the allow-list (runs code from the file: '
+        'only for a file you checked)')
     return p.parse_args()
 
 
@@ -49,8 +57,12 @@ def main():
     if args.output_dir:
         cfg.output_dir = args.output_dir
     res = davis_from_config(cfg, args.checkpoint, args.device)
-    print(json.dumps({k: v for k, v in res.items() if k != 'per_sequence'},
-                     indent=1))
+    print(
+        json.dumps({
+            k: v
+            for k, v in res.items() if k != 'per_sequence'
+        },
+                   indent=1))
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(res, f, indent=1)

@@ -38,24 +38,38 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config')
     p.add_argument('checkpoint')
-    p.add_argument('--work-dir', default=None,
-                   help="default: the checkpoint's folder")
+    p.add_argument(
+        '--work-dir', default=None, help="default: the checkpoint's folder")
     p.add_argument('--num-train', type=int, default=5000)
     p.add_argument('--num-test', type=int, default=2000)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--no-picture', action='store_true')
-    p.add_argument('--demo-start', type=_seconds, default=None,
-                   help='epoch seconds at the start of the demo')
-    p.add_argument('--pretrain-start', type=_seconds, default=None,
-                   help='epoch seconds at the start of pretraining')
-    p.add_argument('--pretrain-end', type=_seconds, default=None,
-                   help='epoch seconds at the end of pretraining')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch threads (default: torch\'s)')
-    p.add_argument('--trust-checkpoint', action='store_true',
-                   help='load a checkpoint whose pickle needs types '
-                   'outside the allow-list (runs code from the file: '
-                   'only for a file you checked)')
+    p.add_argument(
+        '--demo-start',
+        type=_seconds,
+        default=None,
+        help='epoch seconds at the start of the demo')
+    p.add_argument(
+        '--pretrain-start',
+        type=_seconds,
+        default=None,
+        help='epoch seconds at the start of pretraining')
+    p.add_argument(
+        '--pretrain-end',
+        type=_seconds,
+        default=None,
+        help='epoch seconds at the end of pretraining')
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch threads (default: torch\'s)')
+    p.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load a checkpoint whose pickle needs types '
+        'outside the allow-list (runs code from the file: '
+        'only for a file you checked)')
     return p.parse_args(argv)
 
 
@@ -82,12 +96,17 @@ def main(argv=None) -> dict:
     os.makedirs(work_dir, exist_ok=True)
     picture = None if args.no_picture else osp.join(work_dir, 'attention.png')
     cfg = Config.fromfile(args.config)
-    report = demo_report(cfg, args.checkpoint, num_train=args.num_train,
-                         num_test=args.num_test, seed=args.seed,
-                         picture=picture)
-    pretrain = (args.pretrain_end - args.pretrain_start
-                if args.pretrain_start is not None
-                and args.pretrain_end is not None else None)
+    report = demo_report(
+        cfg,
+        args.checkpoint,
+        num_train=args.num_train,
+        num_test=args.num_test,
+        seed=args.seed,
+        picture=picture)
+    pretrain = (
+        args.pretrain_end -
+        args.pretrain_start if args.pretrain_start is not None
+        and args.pretrain_end is not None else None)
     end = time.time()
     report['seconds'] = dict(
         pretraining=None if pretrain is None else round(pretrain, 1),

@@ -38,10 +38,12 @@ import torch
 
 
 def _trust_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument('--trust-checkpoint', action='store_true',
-                   help='load a checkpoint whose pickle needs types '
-                   'outside the allow-list (runs code from the file: '
-                   'only for a file you checked)')
+    p.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load a checkpoint whose pickle needs types '
+        'outside the allow-list (runs code from the file: '
+        'only for a file you checked)')
 
 
 def parse_args(argv=None):
@@ -53,14 +55,19 @@ def parse_args(argv=None):
         'items', help='pretraining config, Fashion-MNIST items')
     items.add_argument('config')
     items.add_argument('checkpoint', nargs='?', default=None)
-    items.add_argument('--feature', default='auto',
-                       choices=['auto', 'cls', 'avg', 'cls+avg'],
-                       help="'auto': mean patch token for MGC (its class "
-                       'token is not trained), class token otherwise')
+    items.add_argument(
+        '--feature',
+        default='auto',
+        choices=['auto', 'cls', 'avg', 'cls+avg'],
+        help="'auto': mean patch token for MGC (its class "
+        'token is not trained), class token otherwise')
     items.add_argument('--num-train', type=int, default=5000)
     items.add_argument('--num-test', type=int, default=2000)
-    items.add_argument('--img-size', type=int, default=None,
-                       help='defaults to the backbone img_size')
+    items.add_argument(
+        '--img-size',
+        type=int,
+        default=None,
+        help='defaults to the backbone img_size')
     items.add_argument('--k', type=int, default=20)
     items.add_argument('--t', type=float, default=0.07)
     items.add_argument('--seed', type=int, default=0)
@@ -71,12 +78,21 @@ def parse_args(argv=None):
     dataset = sub.add_parser(
         'dataset', help='classification config, its train / val sets')
     dataset.add_argument('config')
-    dataset.add_argument('--checkpoint', default=None,
-                         help='overrides model.backbone.init_cfg.checkpoint')
-    dataset.add_argument('--k', type=int, nargs='+', default=None,
-                         help='overrides knn.k (one or more)')
-    dataset.add_argument('--temperature', type=float, default=None,
-                         help='overrides knn.temperature')
+    dataset.add_argument(
+        '--checkpoint',
+        default=None,
+        help='overrides model.backbone.init_cfg.checkpoint')
+    dataset.add_argument(
+        '--k',
+        type=int,
+        nargs='+',
+        default=None,
+        help='overrides knn.k (one or more)')
+    dataset.add_argument(
+        '--temperature',
+        type=float,
+        default=None,
+        help='overrides knn.temperature')
     dataset.add_argument('--out', default=None, help='write metrics as JSON')
     dataset.add_argument('--cfg-options', nargs='+', action=DictAction)
     _trust_flag(dataset)
@@ -92,8 +108,8 @@ def parse_args(argv=None):
     quick.add_argument('--threads', type=int, default=1)
     quick.add_argument('--eval-every', type=int, default=0)
     quick.add_argument('--tag', default='')
-    quick.add_argument('--cfg-options', nargs='+', action=DictAction,
-                       default={})
+    quick.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={})
     return p.parse_args(argv)
 
 
@@ -118,19 +134,25 @@ def main(argv=None) -> dict:
     if getattr(args, 'cfg_options', None):
         cfg.merge_from_dict(args.cfg_options)
     if args.command == 'items':
-        res = knn_on_items(cfg, args.checkpoint, args.feature,
-                           args.num_train, args.num_test, args.img_size,
-                           args.k, args.t, args.seed, args.compare_random)
+        res = knn_on_items(cfg, args.checkpoint, args.feature, args.num_train,
+                           args.num_test, args.img_size, args.k, args.t,
+                           args.seed, args.compare_random)
         _write(args.out, res, indent=2)
     elif args.command == 'dataset':
-        res = knn_from_config(cfg, args.checkpoint, args.k,
-                              args.temperature)
+        res = knn_from_config(cfg, args.checkpoint, args.k, args.temperature)
         print(json.dumps(res, indent=1))
         _write(args.out, res, indent=1)
     else:
         res = quick_pretrain_knn(
-            cfg, args.iters, args.batch, args.samples, args.lr, args.seed,
-            args.eval_every, args.tag, log=lambda s: print(s, flush=True))
+            cfg,
+            args.iters,
+            args.batch,
+            args.samples,
+            args.lr,
+            args.seed,
+            args.eval_every,
+            args.tag,
+            log=lambda s: print(s, flush=True))
         print('RESULT', json.dumps(res), flush=True)
     return res
 

@@ -21,14 +21,18 @@ from mmengine.config import Config, DictAction
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config')
-    p.add_argument('--checkpoint', default=None,
-                   help='overrides model.backbone.init_cfg.checkpoint')
+    p.add_argument(
+        '--checkpoint',
+        default=None,
+        help='overrides model.backbone.init_cfg.checkpoint')
     p.add_argument('--out', default=None, help='write metrics as JSON')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    p.add_argument('--trust-checkpoint', action='store_true',
-                   help='load a checkpoint whose pickle needs types '
-                   'outside the allow-list (runs code from the file: '
-                   'only for a file you checked)')
+    p.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load a checkpoint whose pickle needs types '
+        'outside the allow-list (runs code from the file: '
+        'only for a file you checked)')
     return p.parse_args()
 
 

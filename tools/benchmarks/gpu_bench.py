@@ -33,16 +33,24 @@ from mmmgc.utils import PeakMemory
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--batch-size', type=int, default=None,
-                   help='images per GPU; default 64 (--tiny: 2)')
+    p.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help='images per GPU; default 64 (--tiny: 2)')
     p.add_argument('--steps', type=int, default=20)
     p.add_argument('--warmup', type=int, default=5)
     p.add_argument('--no-amp', action='store_true')
     p.add_argument('--optimizer', default='fused', choices=OPTIMIZER_IMPLS)
-    p.add_argument('--methods', nargs='*', default=['mgc', 'mugs'],
-                   choices=['mgc', 'mugs'])
-    p.add_argument('--tiny', action='store_true',
-                   help='demo-size models (the CPU smoke test)')
+    p.add_argument(
+        '--methods',
+        nargs='*',
+        default=['mgc', 'mugs'],
+        choices=['mgc', 'mugs'])
+    p.add_argument(
+        '--tiny',
+        action='store_true',
+        help='demo-size models (the CPU smoke test)')
     p.add_argument('--device', default='cuda')
     return p.parse_args(argv)
 
@@ -60,8 +68,10 @@ def measure(bench: Bench, which: str, steps: int,
     peak = meter.peak_mib
     if bench.device.type == 'cuda':  # the whole allocation, not the rise
         peak = torch.cuda.max_memory_allocated(bench.device) / 2**20
-    return dict(img_s=bench.batch_size * steps / total,
-                step_ms=1e3 * statistics.median(times), peak_mib=peak)
+    return dict(
+        img_s=bench.batch_size * steps / total,
+        step_ms=1e3 * statistics.median(times),
+        peak_mib=peak)
 
 
 def main(argv=None) -> List[dict]:
@@ -80,16 +90,17 @@ def main(argv=None) -> List[dict]:
         name = 'CPU'
     rows = []
     for method in args.methods:
-        bench = Bench(method, scale, batch, args.device, args.optimizer,
-                      amp=amp)
+        bench = Bench(
+            method, scale, batch, args.device, args.optimizer, amp=amp)
         base = 'MoCo v3, 2 views' if method == 'mgc' else \
             f'MoCo v3, Mugs\' {bench.num_crops - 2} crops'
-        for which, label in (('mocov3', base),
-                             ('method', dict(mgc='MGC',
-                                             mugs='Mugs')[method])):
+        for which, label in (('mocov3', base), ('method',
+                                                dict(mgc='MGC',
+                                                     mugs='Mugs')[method])):
             r = measure(bench, which, args.steps, args.warmup)
-            r.update(model=label, crops=bench.num_crops if
-                     (method == 'mugs') else 2)
+            r.update(
+                model=label,
+                crops=bench.num_crops if (method == 'mugs') else 2)
             rows.append(r)
         del bench
         gc.collect()

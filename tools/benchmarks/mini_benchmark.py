@@ -136,10 +136,11 @@ def rescale_epochs(cfg, epochs: int):
 
 
 # ------------------------------------------------------------------- data
-def make_eval_data(size: int = 64,
-                   sizes: Optional[Dict[str, Tuple[int, str, int]]] = None,
-                   dataset: str = 'FashionMNISTScenes'
-                   ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+def make_eval_data(
+    size: int = 64,
+    sizes: Optional[Dict[str, Tuple[int, str, int]]] = None,
+    dataset: str = 'FashionMNISTScenes'
+) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
     """uint8 BGR images and labels / class maps of the evaluation, made by
     the generators of the pretraining ``dataset`` (see
     :data:`mmmgc.evaluation.EVAL_GENERATORS`)."""
@@ -157,8 +158,11 @@ def make_eval_data(size: int = 64,
 
 
 # ------------------------------------------------------------- evaluation
-def select_lr(feats: torch.Tensor, labels: torch.Tensor, num_classes: int,
-              lrs: Sequence[float] = PROBE_LRS, epochs: int = 100,
+def select_lr(feats: torch.Tensor,
+              labels: torch.Tensor,
+              num_classes: int,
+              lrs: Sequence[float] = PROBE_LRS,
+              epochs: int = 100,
               seed: int = 0) -> float:
     """:func:`mmmgc.evaluation.select_probe_lr` (the demo report uses it
     too)."""
@@ -168,8 +172,10 @@ def select_lr(feats: torch.Tensor, labels: torch.Tensor, num_classes: int,
 
 def evaluate_backbone(backbone: torch.nn.Module,
                       data: Dict[str, Tuple[np.ndarray, np.ndarray]],
-                      mean: Sequence[float], std: Sequence[float],
-                      feature: str, patch_size: int,
+                      mean: Sequence[float],
+                      std: Sequence[float],
+                      feature: str,
+                      patch_size: int,
                       probe_epochs: int = 100,
                       dense_epochs: int = 10,
                       seed: int = 0) -> Dict[str, object]:
@@ -189,13 +195,12 @@ def evaluate_backbone(backbone: torch.nn.Module,
         ftr = extract_features(backbone, xtr, f)
         fte = extract_features(backbone, xte, f)
         k = min(20, ftr.shape[0])
-        res[f'knn_{f}'] = knn_top1(ftr, ytr, fte, yte, num_classes=10, k=k,
-                                   temperature=0.07)
+        res[f'knn_{f}'] = knn_top1(
+            ftr, ytr, fte, yte, num_classes=10, k=k, temperature=0.07)
         lr = select_lr(ftr, ytr, 10, epochs=probe_epochs, seed=seed)
         res[f'linear_lr_{f}'] = lr
-        res[f'linear_{f}'] = linear_probe_top1(ftr, ytr, fte, yte, 10,
-                                               epochs=probe_epochs, lr=lr,
-                                               seed=seed)
+        res[f'linear_{f}'] = linear_probe_top1(
+            ftr, ytr, fte, yte, 10, epochs=probe_epochs, lr=lr, seed=seed)
     res['knn'] = res[f'knn_{feature}']
     res['linear'] = res[f'linear_{feature}']
     # dense level
@@ -208,36 +213,46 @@ def evaluate_backbone(backbone: torch.nn.Module,
                          f'not tile {s_tr.shape[-1]} px')
     seg_tr = torch.from_numpy(np.asarray(data['scenes_train'][1])).long()
     seg_te = torch.from_numpy(np.asarray(data['scenes_test'][1])).long()
-    dense = dense_linear_probe(p_tr, seg_tr, p_te, seg_te, 11,
-                               epochs=dense_epochs, lr=1e-2, seed=seed)
+    dense = dense_linear_probe(
+        p_tr,
+        seg_tr,
+        p_te,
+        seg_te,
+        11,
+        epochs=dense_epochs,
+        lr=1e-2,
+        seed=seed)
     res['dense_miou'] = dense['mIoU']
     res['dense_aacc'] = dense['aAcc']
     res['dense_fg_iou'] = dense['fgIoU']
-    res['dense_iou'] = [None if np.isnan(v) else round(float(v) * 100, 2)
-                        for v in dense['IoU'].tolist()]
+    res['dense_iou'] = [
+        None if np.isnan(v) else round(float(v) * 100, 2)
+        for v in dense['IoU'].tolist()
+    ]
     res['eval_seconds'] = round(time.time() - t0, 1)
     return res
 
 
 # ------------------------------------------------------------- pretraining
-def pretrain(method: str, cfg, work_dir: str, threads: int) -> Tuple[str,
-                                                                     float]:
+def pretrain(method: str, cfg, work_dir: str,
+             threads: int) -> Tuple[str, float]:
     """Train ``cfg`` with tools/train.py in a subprocess; returns the last
     checkpoint and the wall time in seconds."""
     os.makedirs(work_dir, exist_ok=True)
     cfg_path = osp.join(work_dir, f'{method}_config.py')
     cfg.dump(cfg_path)
     log = osp.join(work_dir, 'train.log')
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
-    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), cfg_path,
-           '--work-dir', work_dir]
-    print(f'[{method}] pretraining: {" ".join(cmd)} (log: {log})',
-          flush=True)
+    env = dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    cmd = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'), cfg_path, '--work-dir', work_dir
+    ]
+    print(f'[{method}] pretraining: {" ".join(cmd)} (log: {log})', flush=True)
     t0 = time.time()
     with open(log, 'w') as f:
-        rc = subprocess.call(cmd, stdout=f, stderr=subprocess.STDOUT,
-                             cwd=REPO, env=env)
+        rc = subprocess.call(
+            cmd, stdout=f, stderr=subprocess.STDOUT, cwd=REPO, env=env)
     wall = time.time() - t0
     if rc != 0:
         raise RuntimeError(f'[{method}] pretraining failed (exit {rc}); '
@@ -286,8 +301,10 @@ def markdown_table(rows: Sequence[Dict[str, object]]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def plot_rows(rows: Sequence[Dict[str, object]], out: str,
-              width_px: int = 900, height_px: int = 380) -> str:
+def plot_rows(rows: Sequence[Dict[str, object]],
+              out: str,
+              width_px: int = 900,
+              height_px: int = 380) -> str:
     """Grouped bars (kNN, linear, dense mIoU) per row; a PNG of exactly
     ``width_px x height_px``."""
     from mmmgc.utils import new_figure, save_png
@@ -303,16 +320,23 @@ def plot_rows(rows: Sequence[Dict[str, object]], out: str,
         vals = [r.get(m, float('nan')) for m, _ in metrics]
         bars = ax.bar(xs, vals, width, label=r['row'])
         for b, v in zip(bars, vals):
-            ax.text(b.get_x() + b.get_width() / 2, v + 0.5, f'{v:.1f}',
-                    ha='center', va='bottom', fontsize=6)
+            ax.text(
+                b.get_x() + b.get_width() / 2,
+                v + 0.5,
+                f'{v:.1f}',
+                ha='center',
+                va='bottom',
+                fontsize=6)
     ax.set_xticks(np.arange(len(metrics)))
     ax.set_xticklabels([label for _, label in metrics], fontsize=8)
     ax.tick_params(labelsize=7)
     ax.set_ylabel('%', fontsize=8)
     ax.grid(axis='y', alpha=0.3)
     iters = max([r.get('iters') or 0 for r in rows] + [0])
-    ax.set_title('CPU mini benchmark: frozen tiny ViT after '
-                 f'{iters} pretraining iterations', fontsize=9)
+    ax.set_title(
+        'CPU mini benchmark: frozen tiny ViT after '
+        f'{iters} pretraining iterations',
+        fontsize=9)
     ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0))
     return save_png(fig, out)
 
@@ -320,25 +344,41 @@ def plot_rows(rows: Sequence[Dict[str, object]], out: str,
 # ------------------------------------------------------------------- main
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--methods', nargs='*', default=list(CONFIGS),
-                   choices=list(CONFIGS))
-    p.add_argument('--variant', nargs='*', default=[], metavar='KEY=CONFIG',
-                   help='extra configs (e.g. MGC ablations) trained and '
-                   'evaluated as rows KEY; they must share the budget')
+    p.add_argument(
+        '--methods', nargs='*', default=list(CONFIGS), choices=list(CONFIGS))
+    p.add_argument(
+        '--variant',
+        nargs='*',
+        default=[],
+        metavar='KEY=CONFIG',
+        help='extra configs (e.g. MGC ablations) trained and '
+        'evaluated as rows KEY; they must share the budget')
     p.add_argument('--work-dir', default='work_dirs/mini_benchmark')
-    p.add_argument('--epochs', type=int, default=None,
-                   help="override the configs' shared max_epochs")
-    p.add_argument('--threads', type=int, default=1,
-                   help='torch threads of training and evaluation (1 is '
-                   'fastest on a shared 2-core machine)')
-    p.add_argument('--skip-existing', action='store_true',
-                   help='reuse a finished checkpoint of a method')
-    p.add_argument('--eval-only', action='store_true',
-                   help='evaluate existing checkpoints, never train')
-    p.add_argument('--no-random', action='store_true',
-                   help='skip the random-init rows')
-    p.add_argument('--quick', action='store_true',
-                   help='smoke run: 10x smaller evaluation sets')
+    p.add_argument(
+        '--epochs',
+        type=int,
+        default=None,
+        help="override the configs' shared max_epochs")
+    p.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads of training and evaluation (1 is '
+        'fastest on a shared 2-core machine)')
+    p.add_argument(
+        '--skip-existing',
+        action='store_true',
+        help='reuse a finished checkpoint of a method')
+    p.add_argument(
+        '--eval-only',
+        action='store_true',
+        help='evaluate existing checkpoints, never train')
+    p.add_argument(
+        '--no-random', action='store_true', help='skip the random-init rows')
+    p.add_argument(
+        '--quick',
+        action='store_true',
+        help='smoke run: 10x smaller evaluation sets')
     p.add_argument('--md', default=None, help='also copy the table here')
     p.add_argument('--png', default=None, help='also copy the plot here')
     return p.parse_args(argv)
@@ -367,8 +407,9 @@ def main(argv=None):
     ref = next(iter(cfgs.values()))
     size = ref.model.backbone.img_size
     patch = ref.model.backbone.patch_size
-    iters = (ref.train_cfg.max_epochs * ref.train_dataloader.dataset
-             .num_samples // ref.train_dataloader.batch_size)
+    iters = (
+        ref.train_cfg.max_epochs * ref.train_dataloader.dataset.num_samples //
+        ref.train_dataloader.batch_size)
     results_dir = osp.join(args.work_dir, 'results')
     os.makedirs(results_dir, exist_ok=True)
     sizes = QUICK_EVAL_DATA if args.quick else EVAL_DATA
@@ -381,9 +422,11 @@ def main(argv=None):
         path = osp.join(results_dir, row['key'] + '.json')
         with open(path, 'w') as f:
             json.dump(row, f, indent=1)
-        print(f"[{row['row']}] kNN {row['knn']:.2f}  linear "
-              f"{row['linear']:.2f}  mIoU {row['dense_miou']:.2f}  "
-              f"(eval {row['eval_seconds']} s) -> {path}", flush=True)
+        print(
+            f"[{row['row']}] kNN {row['knn']:.2f}  linear "
+            f"{row['linear']:.2f}  mIoU {row['dense_miou']:.2f}  "
+            f"(eval {row['eval_seconds']} s) -> {path}",
+            flush=True)
 
     if not args.no_random:
         seen = set()
@@ -398,10 +441,15 @@ def main(argv=None):
             # an untrained class token carries nothing: the mean patch
             # token is the natural feature of a random backbone
             res = evaluate_backbone(backbone, data, mean, std, 'avg', patch)
-            save(dict(res, key=f'random_{btype}',
-                      row=f'random init ({btype})',
-                      backbone=btype, order=0, iters=0,
-                      config=paths[m]))
+            save(
+                dict(
+                    res,
+                    key=f'random_{btype}',
+                    row=f'random init ({btype})',
+                    backbone=btype,
+                    order=0,
+                    iters=0,
+                    config=paths[m]))
     for order, (m, cfg) in enumerate(cfgs.items(), 1):
         wd = osp.join(args.work_dir, m)
         ckpt = osp.join(wd, f'epoch_{cfg.train_cfg.max_epochs}.pth')
@@ -416,18 +464,25 @@ def main(argv=None):
         else:
             ckpt, wall = pretrain(m, cfg, wd, args.threads)
             with open(meta_path, 'w') as f:
-                json.dump(dict(pretrain_seconds=round(wall, 1),
-                               checkpoint=ckpt), f)
+                json.dump(
+                    dict(pretrain_seconds=round(wall, 1), checkpoint=ckpt), f)
         torch.manual_seed(0)
         backbone = build_frozen_backbone(cfg.model)
         load_pretrained_backbone(backbone, ckpt)
         mean, std = norm_stats(cfg)
-        res = evaluate_backbone(backbone, data, mean, std,
-                                auto_feature(cfg), patch)
-        save(dict(res, key=m, row=names[m],
-                  backbone=cfg.model.backbone.type, order=order,
-                  iters=iters, config=paths[m], checkpoint=ckpt,
-                  pretrain_seconds=round(wall, 1) if wall else None))
+        res = evaluate_backbone(backbone, data, mean, std, auto_feature(cfg),
+                                patch)
+        save(
+            dict(
+                res,
+                key=m,
+                row=names[m],
+                backbone=cfg.model.backbone.type,
+                order=order,
+                iters=iters,
+                config=paths[m],
+                checkpoint=ckpt,
+                pretrain_seconds=round(wall, 1) if wall else None))
     rows = load_rows(results_dir)
     table = markdown_table(rows)
     md = osp.join(args.work_dir, 'results.md')

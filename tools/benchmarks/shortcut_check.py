@@ -42,15 +42,14 @@ def make_data(name: str, num: int, size: int, seed: int):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--num', type=int, default=512)
-    p.add_argument('--seed', type=int, default=0,
-                   help='seed of the augmentation')
+    p.add_argument(
+        '--seed', type=int, default=0, help='seed of the augmentation')
     p.add_argument('--data-seed', type=int, default=0)
     p.add_argument('--size', type=int, default=64)
     p.add_argument('--crop-scale', type=float, nargs=2, default=(0.2, 1.0))
-    p.add_argument('--data', nargs='*', default=list(DATA),
-                   choices=list(DATA))
-    p.add_argument('--augment', nargs='*', default=['paper'],
-                   choices=['paper', 'strong'])
+    p.add_argument('--data', nargs='*', default=list(DATA), choices=list(DATA))
+    p.add_argument(
+        '--augment', nargs='*', default=['paper'], choices=['paper', 'strong'])
     return p.parse_args(argv)
 
 
@@ -62,14 +61,18 @@ def main(argv=None):
         imgs = make_data(name, args.num, args.size, args.data_seed)
         for aug in args.augment:
             t0 = time.time()
-            res = view_retrieval(imgs, seed=args.seed,
-                                 crop_scale=tuple(args.crop_scale),
-                                 augment=aug)
+            res = view_retrieval(
+                imgs,
+                seed=args.seed,
+                crop_scale=tuple(args.crop_scale),
+                augment=aug)
             res['seconds'] = time.time() - t0
             rows.append((name, aug, res))
     head = ' | '.join(f'{d} top-1' for d in DESCRIPTORS)
-    lines = [f'| scenes | augmentation | {head} | chance |',
-             '|---' * (len(DESCRIPTORS) + 3) + '|']
+    lines = [
+        f'| scenes | augmentation | {head} | chance |',
+        '|---' * (len(DESCRIPTORS) + 3) + '|'
+    ]
     for name, aug, res in rows:
         cells = ' | '.join(f'{res[d]:.1f}' for d in DESCRIPTORS)
         lines.append(f"| {DATA[name]} | {aug} | {cells} | "

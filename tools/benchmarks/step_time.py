@@ -62,39 +62,67 @@ from mmmgc.benchmarks.step_bench import REPO
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--scale', default='demo', choices=sorted(SCALES))
-    p.add_argument('--methods', nargs='*', default=['mgc', 'mugs'],
-                   choices=['mgc', 'mugs'])
-    p.add_argument('--batch-size', type=int, default=None,
-                   help='default: the config\'s (demo), 4 (vits)')
+    p.add_argument(
+        '--methods',
+        nargs='*',
+        default=['mgc', 'mugs'],
+        choices=['mgc', 'mugs'])
+    p.add_argument(
+        '--batch-size',
+        type=int,
+        default=None,
+        help='default: the config\'s (demo), 4 (vits)')
     p.add_argument('--rounds', type=int, default=3)
-    p.add_argument('--iters', type=int, default=5,
-                   help='timed steps of each model per round')
+    p.add_argument(
+        '--iters',
+        type=int,
+        default=5,
+        help='timed steps of each model per round')
     p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--optimizer', default='fused', choices=OPTIMIZER_IMPLS,
-                   help='AdamW implementation, alike for both models')
-    p.add_argument('--aggregator-depth', type=int, default=None,
-                   help='Mugs: default the config\'s (2, the paper)')
-    p.add_argument('--num-local', type=int, default=None,
-                   help='Mugs: local crops per image (default: the '
-                   'scale\'s, 10 at demo and vits)')
-    p.add_argument('--queue-length', type=int, default=None,
-                   help='Mugs: length of both queues and the neighbour '
-                   'buffer (default: the config\'s)')
-    p.add_argument('--empty-buffers', action='store_true',
-                   help='Mugs: time with the fresh, empty neighbour buffers '
-                   '(default: filled, as in the steady state of a run)')
+    p.add_argument(
+        '--optimizer',
+        default='fused',
+        choices=OPTIMIZER_IMPLS,
+        help='AdamW implementation, alike for both models')
+    p.add_argument(
+        '--aggregator-depth',
+        type=int,
+        default=None,
+        help='Mugs: default the config\'s (2, the paper)')
+    p.add_argument(
+        '--num-local',
+        type=int,
+        default=None,
+        help='Mugs: local crops per image (default: the '
+        'scale\'s, 10 at demo and vits)')
+    p.add_argument(
+        '--queue-length',
+        type=int,
+        default=None,
+        help='Mugs: length of both queues and the neighbour '
+        'buffer (default: the config\'s)')
+    p.add_argument(
+        '--empty-buffers',
+        action='store_true',
+        help='Mugs: time with the fresh, empty neighbour buffers '
+        '(default: filled, as in the steady state of a run)')
     p.add_argument('--breakdown', action='store_true')
     p.add_argument('--profile', action='store_true')
     p.add_argument('--no-memory', action='store_true')
     p.add_argument('--no-flops', action='store_true')
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--clock', default='auto', choices=['auto', 'cpu', 'wall'],
-                   help="auto: 'cpu' on the CPU, 'wall' on a GPU")
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
-                   else 'cpu')
+    p.add_argument(
+        '--clock',
+        default='auto',
+        choices=['auto', 'cpu', 'wall'],
+        help="auto: 'cpu' on the CPU, 'wall' on a GPU")
+    p.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--memory-of', default=None, help=argparse.SUPPRESS)
-    p.add_argument('--json', default=None,
-                   help='also write the results to this JSON file')
+    p.add_argument(
+        '--json',
+        default=None,
+        help='also write the results to this JSON file')
     return p.parse_args(argv)
 
 
@@ -103,24 +131,28 @@ def memory_subprocess(args, method: str, which: str) -> dict:
     process with ``MALLOC_MMAP_THRESHOLD_`` fixed: glibc otherwise keeps
     freed tensor memory in its heap, and a second measurement in the same
     process would see none of it."""
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536',
-               OMP_NUM_THREADS=str(args.threads),
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, os.environ.get('PYTHONPATH', '')]))
-    cmd = [sys.executable, osp.abspath(__file__), '--memory-of',
-           f'{method}:{which}', '--scale', args.scale, '--device',
-           args.device, '--optimizer', args.optimizer, '--threads',
-           str(args.threads)]
+    env = dict(
+        os.environ,
+        MALLOC_MMAP_THRESHOLD_='65536',
+        OMP_NUM_THREADS=str(args.threads),
+        PYTHONPATH=os.pathsep.join([REPO,
+                                    os.environ.get('PYTHONPATH', '')]))
+    cmd = [
+        sys.executable,
+        osp.abspath(__file__), '--memory-of', f'{method}:{which}', '--scale',
+        args.scale, '--device', args.device, '--optimizer', args.optimizer,
+        '--threads',
+        str(args.threads)
+    ]
     if args.empty_buffers:
         cmd.append('--empty-buffers')
     if args.batch_size:
         cmd += ['--batch-size', str(args.batch_size)]
     for flag in ('aggregator_depth', 'num_local', 'queue_length'):
         if getattr(args, flag) is not None:
-            cmd += ['--' + flag.replace('_', '-'),
-                    str(getattr(args, flag))]
-    out = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True,
-                         text=True)
+            cmd += ['--' + flag.replace('_', '-'), str(getattr(args, flag))]
+    out = subprocess.run(
+        cmd, env=env, cwd=REPO, capture_output=True, text=True)
     lines = [x for x in out.stdout.splitlines() if x.startswith('{')]
     if out.returncode != 0 or not lines:
         raise RuntimeError(f'memory of {method}:{which} failed:\n'
@@ -129,10 +161,16 @@ def memory_subprocess(args, method: str, which: str) -> dict:
 
 
 def build_bench(args, method: str) -> Bench:
-    return Bench(method, args.scale, args.batch_size, args.device,
-                 args.optimizer, aggregator_depth=args.aggregator_depth,
-                 fill_buffers=not args.empty_buffers,
-                 num_local=args.num_local, queue_length=args.queue_length)
+    return Bench(
+        method,
+        args.scale,
+        args.batch_size,
+        args.device,
+        args.optimizer,
+        aggregator_depth=args.aggregator_depth,
+        fill_buffers=not args.empty_buffers,
+        num_local=args.num_local,
+        queue_length=args.queue_length)
 
 
 def memory_of(args) -> None:
@@ -177,9 +215,9 @@ def main(argv=None):
     load = os.getloadavg() if hasattr(os, 'getloadavg') else None
     print(f'{now()}  device={args.device} threads={args.threads} '
           f'scale={args.scale} clock={clock_name} optimizer={args.optimizer}'
-          f' rounds={args.rounds} iters={args.iters}'
-          + (f'  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}'
-             if load else ''))
+          f' rounds={args.rounds} iters={args.iters}' +
+          (f'  load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}'
+           if load else ''))
     results = {}
     for name in args.methods:
         bench = build_bench(args, name)
@@ -188,30 +226,36 @@ def main(argv=None):
             'multi-crop MoCo v3 (same crops)'
         print(f'\n== {label} vs {base}: {bench.config}, batch '
               f'{bench.batch_size}, {bench.num_crops} crops per image')
-        res = dict(batch=bench.batch_size, crops=bench.num_crops,
-                   config=bench.config)
+        res = dict(
+            batch=bench.batch_size, crops=bench.num_crops, config=bench.config)
         if not args.no_flops:
             f_m, f_b = bench.flops('method'), bench.flops('mocov3')
-            res.update(method_gflops=f_m / 1e9, mocov3_gflops=f_b / 1e9,
-                       flop_ratio=f_m / f_b)
+            res.update(
+                method_gflops=f_m / 1e9,
+                mocov3_gflops=f_b / 1e9,
+                flop_ratio=f_m / f_b)
         rounds = time_rounds(bench, args, clock)
         ratios = [r['ratio'] for r in rounds]
         t_m = statistics.median(r['method_s'] for r in rounds)
         t_b = statistics.median(r['mocov3_s'] for r in rounds)
-        res.update(rounds=rounds, ratio=statistics.median(ratios),
-                   ratio_min=min(ratios), ratio_max=max(ratios),
-                   method_ms=1e3 * t_m, mocov3_ms=1e3 * t_b,
-                   method_img_s=bench.batch_size / t_m,
-                   mocov3_img_s=bench.batch_size / t_b)
+        res.update(
+            rounds=rounds,
+            ratio=statistics.median(ratios),
+            ratio_min=min(ratios),
+            ratio_max=max(ratios),
+            method_ms=1e3 * t_m,
+            mocov3_ms=1e3 * t_b,
+            method_img_s=bench.batch_size / t_m,
+            mocov3_img_s=bench.batch_size / t_b)
         if 'flop_ratio' in res:
             res['time_per_flop'] = res['ratio'] / res['flop_ratio']
         print(f'{label:4s} step: median {res["method_ms"]:9.1f} ms  '
               f'({res["method_img_s"]:.2f} img/s)')
         print(f'MoCo v3 step: median {res["mocov3_ms"]:9.1f} ms  '
               f'({res["mocov3_img_s"]:.2f} img/s)')
-        print(f'time ratio {res["ratio"]:.3f} (rounds: '
-              + ', '.join(f'{r:.3f}' for r in ratios)
-              + f'; spread {res["ratio_min"]:.3f}-{res["ratio_max"]:.3f})')
+        print(f'time ratio {res["ratio"]:.3f} (rounds: ' +
+              ', '.join(f'{r:.3f}' for r in ratios) +
+              f'; spread {res["ratio_min"]:.3f}-{res["ratio_max"]:.3f})')
         if 'flop_ratio' in res:
             print(f'FLOP ratio {res["flop_ratio"]:.3f} ('
                   f'{res["method_gflops"]:.1f} / {res["mocov3_gflops"]:.1f}'
@@ -223,7 +267,9 @@ def main(argv=None):
                 br = fixed_cost_breakdown(bench, which, max(args.iters, 1),
                                           clock)
                 res[f'{which}_breakdown_ms'] = {
-                    k: 1e3 * v for k, v in br.items()}
+                    k: 1e3 * v
+                    for k, v in br.items()
+                }
                 who = label if which == 'method' else 'MoCo v3'
                 print(f'{who:7s} step {1e3 * br["total"]:8.1f} ms = forward '
                       f'{1e3 * br["forward"]:8.1f} + backward '
@@ -256,8 +302,10 @@ def main(argv=None):
         results[name] = res
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(date=now(), load=load, args=vars(args),
-                           results=results), f, indent=1)
+            json.dump(
+                dict(date=now(), load=load, args=vars(args), results=results),
+                f,
+                indent=1)
     return results
 
 

@@ -117,8 +117,8 @@ def check(config: str, checkpoint: str, cfg_options=None):
                 'Pretrained init_cfg NON-strictly (a mismatch would only be '
                 'logged); use type=\'mmpretrain.StrictPretrainedViT\'')
         prefix = pre.get('prefix', '')
-        report = compare_checkpoint(backbone, state_dict, checkpoint,
-                                    prefix, backbone.allowed_missing_keys,
+        report = compare_checkpoint(backbone, state_dict, checkpoint, prefix,
+                                    backbone.allowed_missing_keys,
                                     backbone.allowed_unused_keys)
         if not report.ok:
             return 1, report.error_message('backbone')
@@ -134,15 +134,17 @@ def check(config: str, checkpoint: str, cfg_options=None):
         report.missing = [k for k in report.missing if k in own_backbone]
         if not report.ok:
             return 1, report.error_message('model (load_from)')
-        model.load_state_dict(
-            {k: v for k, v in state_dict.items()}, strict=False)
+        model.load_state_dict({
+            k: v
+            for k, v in state_dict.items()
+        },
+                              strict=False)
         target, mode = model, 'load_from (whole model)'
     own = target.state_dict()
     resized = {r.split(' ')[0] for r in report.resized}
     wrong = [
-        k for k in report.loaded if k not in resized
-        and not torch.equal(own[k].cpu(), state_dict[prefix + k].to(
-            own[k].dtype))
+        k for k in report.loaded if k not in resized and
+        not torch.equal(own[k].cpu(), state_dict[prefix + k].to(own[k].dtype))
     ]
     if wrong:
         return 1, (f'{len(wrong)} tensor(s) differ from the checkpoint '
@@ -161,8 +163,10 @@ def main(argv=None) -> int:
         set_trust_checkpoints(True)
     code, message = check(args.config, args.checkpoint, args.cfg_options)
     stream = sys.stdout if code == 0 else sys.stderr
-    print(f'check_transfer: {message}' if code == 0 else
-          f'check_transfer: ERROR: {message}', file=stream)
+    print(
+        f'check_transfer: {message}'
+        if code == 0 else f'check_transfer: ERROR: {message}',
+        file=stream)
     return code
 
 

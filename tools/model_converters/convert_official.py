@@ -44,15 +44,27 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 BRANCHES = {
-    'mgc': {'base': 'base_encoder.', 'momentum': 'momentum_encoder.'},
-    'mugs': {'teacher': 'teacher', 'student': 'student'},
-    'timm': {'model': None},
+    'mgc': {
+        'base': 'base_encoder.',
+        'momentum': 'momentum_encoder.'
+    },
+    'mugs': {
+        'teacher': 'teacher',
+        'student': 'student'
+    },
+    'timm': {
+        'model': None
+    },
 }
 #: The MGC authors' released ViT-S has 8 attention heads.
 MGC_NUM_HEADS = 8
 #: Head counts of the Mugs / DINO ``args.arch`` names.
-MUGS_ARCH_HEADS = {'vit_tiny': 3, 'vit_small': 6, 'vit_base': 12,
-                   'vit_large': 16}
+MUGS_ARCH_HEADS = {
+    'vit_tiny': 3,
+    'vit_small': 6,
+    'vit_base': 12,
+    'vit_large': 16
+}
 
 
 def parse_args(argv=None):
@@ -96,7 +108,9 @@ def _first_dict(ckpt: dict, names: Tuple[str, ...]) -> dict:
     return ckpt
 
 
-def source_num_heads(ckpt: dict, fmt: str, embed_dims: int,
+def source_num_heads(ckpt: dict,
+                     fmt: str,
+                     embed_dims: int,
                      num_heads: Optional[int] = None
                      ) -> Tuple[Optional[int], str]:
     """The head count of the source ViT and where it comes from (None when
@@ -117,7 +131,9 @@ def source_num_heads(ckpt: dict, fmt: str, embed_dims: int,
                   'one; give --num-heads')
 
 
-def convert(src: str, fmt: str, branch: str = None,
+def convert(src: str,
+            fmt: str,
+            branch: str = None,
             num_heads: Optional[int] = None) -> dict:
     """Build the converted checkpoint dict (see the module docstring).
 
@@ -191,9 +207,11 @@ def main(argv=None) -> int:
         return 1
     meta = out['meta']
     if meta['num_heads'] is None:
-        print('convert_official: WARNING: head count '
-              f'{meta["num_heads_source"]}'
-              '; the output records none', file=sys.stderr)
+        print(
+            'convert_official: WARNING: head count '
+            f'{meta["num_heads_source"]}'
+            '; the output records none',
+            file=sys.stderr)
     save_checkpoint_file(out, args.dst)
     print(f'convert_official: wrote {args.dst}: {meta["exported_num_keys"]}'
           f' tensors from {meta["source_format"]} ({meta["source_branch"]})'

@@ -78,15 +78,16 @@ def _algorithm_from_meta(meta: dict) -> Tuple[Optional[str], Optional[str]]:
         return None, None
     algo = re.search(r"^model\s*=\s*dict\(\s*type\s*=\s*'([^']+)'", text,
                      re.M | re.S)
-    backbone = re.search(r"backbone\s*=\s*dict\(\s*[^)]*?type\s*=\s*'"
-                         r"([^']+)'", text, re.S)
+    backbone = re.search(
+        r"backbone\s*=\s*dict\(\s*[^)]*?type\s*=\s*'"
+        r"([^']+)'", text, re.S)
     return (algo.group(1) if algo else None,
             backbone.group(1) if backbone else None)
 
 
-def find_momentum_prefixes(
-        state_dict: Dict[str, torch.Tensor],
-        online: Dict[str, torch.Tensor]) -> Tuple[List[str], Dict[str, str]]:
+def find_momentum_prefixes(state_dict: Dict[str, torch.Tensor],
+                           online: Dict[str, torch.Tensor]
+                           ) -> Tuple[List[str], Dict[str, str]]:
     """Prefixes under which the whole online backbone exists (same shapes).
 
     Returns:
@@ -96,15 +97,15 @@ def find_momentum_prefixes(
     candidates = sorted({
         k[:-len(ANCHOR)]
         for k in state_dict
-        if k.endswith(ANCHOR) and not k.startswith('backbone.')
-        and (k == ANCHOR or k[:-len(ANCHOR)].endswith('.'))
+        if k.endswith(ANCHOR) and not k.startswith('backbone.') and (
+            k == ANCHOR or k[:-len(ANCHOR)].endswith('.'))
     })
     good, rejected = [], {}
     for prefix in candidates:
         missing = [k for k in online if prefix + k not in state_dict]
         shapes = [
-            k for k in online if prefix + k in state_dict
-            and state_dict[prefix + k].shape != online[k].shape
+            k for k in online if prefix +
+            k in state_dict and state_dict[prefix + k].shape != online[k].shape
         ]
         if missing or shapes:
             rejected[prefix] = (f'{len(missing)} missing (e.g. '
@@ -145,8 +146,8 @@ def extract(src: str,
         if momentum_prefix is None:
             good, rejected = find_momentum_prefixes(state_dict, online)
             if len(good) != 1:
-                what = ('no prefix holds' if not good else
-                        f'{len(good)} prefixes hold')
+                what = ('no prefix holds'
+                        if not good else f'{len(good)} prefixes hold')
                 raise KeyError(
                     f'{src}: {what} a complete copy of the online backbone '
                     f'(qualifying: {good}; rejected: {rejected}); pass '
@@ -209,9 +210,11 @@ def main(argv=None) -> int:
         return 1
     meta = out['meta']
     if meta['num_heads'] is None:
-        print(f'extract_backbone: WARNING: the config stored in {args.src} '
-              'does not state model.backbone.arch num_heads; the export '
-              'records no head count (give --num-heads)', file=sys.stderr)
+        print(
+            f'extract_backbone: WARNING: the config stored in {args.src} '
+            'does not state model.backbone.arch num_heads; the export '
+            'records no head count (give --num-heads)',
+            file=sys.stderr)
     save_checkpoint_file(out, args.dst)
     print(f'extract_backbone: wrote {args.dst}: {meta["exported_num_keys"]} '
           f'tensors ({meta["vit"]["num_params"]} parameters) from '

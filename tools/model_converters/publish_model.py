@@ -59,7 +59,8 @@ def main(argv=None) -> int:
         set_trust_checkpoints(True)
     try:
         final, removed = publish_checkpoint(
-            args.src, args.dst,
+            args.src,
+            args.dst,
             strip_optimizer=not args.keep_optimizer,
             strip_teacher=args.strip_teacher,
             teacher_prefixes=tuple(args.teacher_prefix or TEACHER_PREFIXES))

@@ -32,19 +32,27 @@ from mmmgc.evaluation.attention_figure import (  # noqa: F401
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('config')
-    p.add_argument('checkpoint', nargs='?', default=None,
-                   help='omit for a randomly initialised backbone')
+    p.add_argument(
+        'checkpoint',
+        nargs='?',
+        default=None,
+        help='omit for a randomly initialised backbone')
     p.add_argument('--out', required=True, help='output PNG')
     p.add_argument('--image-index', type=int, default=3)
-    p.add_argument('--seed', type=int, default=0,
-                   help='crop seed (and init seed without checkpoint)')
+    p.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='crop seed (and init seed without checkpoint)')
     p.add_argument('--min-overlap', type=float, default=0.3)
     p.add_argument('--panel-px', type=int, default=160)
     p.add_argument('--title', default=None)
-    p.add_argument('--trust-checkpoint', action='store_true',
-                   help='load a checkpoint whose pickle needs types '
-                   'outside the allow-list (runs code from the file: '
-                   'only for a file you checked)')
+    p.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load a checkpoint whose pickle needs types '
+        'outside the allow-list (runs code from the file: '
+        'only for a file you checked)')
     return p.parse_args(argv)
 
 
@@ -59,9 +67,15 @@ def main(argv=None) -> Optional[str]:
         osp.basename(args.config),
         osp.basename(args.checkpoint) if args.checkpoint else 'random init')
     out, acc = attention_picture(
-        vit, cfg, args.out, title, image_index=args.image_index,
-        seed=args.seed, min_overlap=args.min_overlap,
-        panel_px=args.panel_px, dataset=eval_dataset_of(cfg))
+        vit,
+        cfg,
+        args.out,
+        title,
+        image_index=args.image_index,
+        seed=args.seed,
+        min_overlap=args.min_overlap,
+        panel_px=args.panel_px,
+        dataset=eval_dataset_of(cfg))
     print(f'wrote {out}: {acc:.1f} % of the patch matches in '
           'the true footprint')
     return out

@@ -116,8 +116,7 @@ def plot_correspondence(img: np.ndarray,
     """
     from matplotlib.patches import Rectangle
     if point is None:
-        point = view_point_of(boxes[0], bool(flips[0]),
-                              *overlap_centre(boxes))
+        point = view_point_of(boxes[0], bool(flips[0]), *overlap_centre(boxes))
     size = views[0].shape[0]
     rows = len(granularities)
     fig = new_figure(3 * panel_px, rows * panel_px)
@@ -133,40 +132,69 @@ def plot_correspondence(img: np.ndarray,
         ax = axes[0]
         ax.imshow(rgb(img))
         for (x, y, w, h), colour in zip(boxes, ('red', 'deepskyblue')):
-            ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, fill=False,
-                                   ec=colour, lw=1.5))
+            ax.add_patch(
+                Rectangle((x - 0.5, y - 0.5),
+                          w,
+                          h,
+                          fill=False,
+                          ec=colour,
+                          lw=1.5))
         x0, y0, x1, y1 = cell_rect(boxes[0], bool(flips[0]), cells, cell)
-        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0,
-                               fill=True, fc='yellow', alpha=0.45,
-                               ec='yellow', lw=1))
-        ax.set_title(f'original, c={c}: view 1 (red), view 2 (blue)',
-                     fontsize=7)
+        ax.add_patch(
+            Rectangle((x0 - 0.5, y0 - 0.5),
+                      x1 - x0,
+                      y1 - y0,
+                      fill=True,
+                      fc='yellow',
+                      alpha=0.45,
+                      ec='yellow',
+                      lw=1))
+        ax.set_title(
+            f'original, c={c}: view 1 (red), view 2 (blue)', fontsize=7)
         # 2: view 1 + grid + cell
         ax = axes[1]
         ax.imshow(rgb(views[0]))
         _grid(ax, size, cells)
         row, col = divmod(cell, cells)
         step = size / cells
-        ax.add_patch(Rectangle((col * step - 0.5, row * step - 0.5), step,
-                               step, fill=True, fc='yellow', alpha=0.45,
-                               ec='yellow', lw=1.5))
-        ax.set_title(f'view 1{" (flipped)" if flips[0] else ""}: cell '
-                     f'{cell} of {cells}x{cells}', fontsize=7)
+        ax.add_patch(
+            Rectangle((col * step - 0.5, row * step - 0.5),
+                      step,
+                      step,
+                      fill=True,
+                      fc='yellow',
+                      alpha=0.45,
+                      ec='yellow',
+                      lw=1.5))
+        ax.set_title(
+            f'view 1{" (flipped)" if flips[0] else ""}: cell '
+            f'{cell} of {cells}x{cells}',
+            fontsize=7)
         # 3: view 2 + heat map of the targets
         ax = axes[2]
         ax.imshow(rgb(views[1]))
         heat = np.kron(targets, np.ones((size // cells, size // cells)))
-        ax.imshow(np.ma.masked_equal(heat, 0), cmap='autumn_r', alpha=0.65,
-                  vmin=0, vmax=max(float(targets.max()), 1e-6))
+        ax.imshow(
+            np.ma.masked_equal(heat, 0),
+            cmap='autumn_r',
+            alpha=0.65,
+            vmin=0,
+            vmax=max(float(targets.max()), 1e-6))
         _grid(ax, size, cells)
         if cells <= 4:
             for (i, j), v in np.ndenumerate(targets):
                 if v > 0:
-                    ax.text((j + 0.5) * step - 0.5, (i + 0.5) * step - 0.5,
-                            f'{v:.2f}', ha='center', va='center',
-                            fontsize=7, color='black')
-        ax.set_title(f'view 2{" (flipped)" if flips[1] else ""}: targets '
-                     f'(sum {targets.sum():.2f})', fontsize=7)
+                    ax.text(
+                        (j + 0.5) * step - 0.5, (i + 0.5) * step - 0.5,
+                        f'{v:.2f}',
+                        ha='center',
+                        va='center',
+                        fontsize=7,
+                        color='black')
+        ax.set_title(
+            f'view 2{" (flipped)" if flips[1] else ""}: targets '
+            f'(sum {targets.sum():.2f})',
+            fontsize=7)
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -176,19 +204,27 @@ def plot_correspondence(img: np.ndarray,
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('out', help='output PNG')
-    p.add_argument('--image', default=None,
-                   help='an image file instead of a Fashion-MNIST scene')
-    p.add_argument('--image-index', type=int, default=3,
-                   help='which generated test scene')
+    p.add_argument(
+        '--image',
+        default=None,
+        help='an image file instead of a Fashion-MNIST scene')
+    p.add_argument(
+        '--image-index',
+        type=int,
+        default=3,
+        help='which generated test scene')
     p.add_argument('--seed', type=int, default=0, help='crop seed')
     p.add_argument('--size', type=int, default=64, help='view side (px)')
     p.add_argument('--patch-size', type=int, default=8)
     p.add_argument('--scale', type=float, nargs=2, default=(0.2, 1.0))
     p.add_argument('--min-overlap', type=float, default=0.2)
-    p.add_argument('--granularities', type=int, nargs='+',
-                   default=[1, 2, 4])
-    p.add_argument('--point', type=float, nargs=2, default=None,
-                   help='fractional (x, y) in view 1 that picks the cell')
+    p.add_argument('--granularities', type=int, nargs='+', default=[1, 2, 4])
+    p.add_argument(
+        '--point',
+        type=float,
+        nargs=2,
+        default=None,
+        help='fractional (x, y) in view 1 that picks the cell')
     p.add_argument('--panel-px', type=int, default=220)
     return p.parse_args(argv)
 
@@ -212,9 +248,16 @@ def main(argv=None) -> str:
                      f'{grid} patch grid')
     views, boxes, flips = make_views(img, args.size, args.scale,
                                      args.min_overlap, args.seed)
-    out = plot_correspondence(img, views, boxes, flips, grid,
-                              args.granularities, args.out,
-                              point=args.point, panel_px=args.panel_px)
+    out = plot_correspondence(
+        img,
+        views,
+        boxes,
+        flips,
+        grid,
+        args.granularities,
+        args.out,
+        point=args.point,
+        panel_px=args.panel_px)
     print(f'wrote {out}: boxes {boxes.tolist()}, flips {flips.tolist()}')
     return out
 

@@ -94,9 +94,12 @@ def plot_loss_curves(runs: Sequence[Tuple[str, Series]],
         total = [key for key in series if key == 'loss']
         for key in sorted(series, key=lambda s: (s == 'loss', s)):
             steps, vals = series[key]
-            ax.plot(steps, smooth(vals, window), label=key,
-                    lw=1.8 if key in total else 1.0,
-                    ls='--' if key in total else '-')
+            ax.plot(
+                steps,
+                smooth(vals, window),
+                label=key,
+                lw=1.8 if key in total else 1.0,
+                ls='--' if key in total else '-')
         ax.set_title(title, fontsize=8)
         ax.set_xlabel('iteration', fontsize=7)
         ax.set_ylabel('loss', fontsize=7)
@@ -113,8 +116,8 @@ def parse_args(argv=None):
     p.add_argument('--out', required=True)
     p.add_argument('--keys', default=r'^loss', help='regex of loss keys')
     p.add_argument('--titles', nargs='*', default=None)
-    p.add_argument('--smooth', type=int, default=1,
-                   help='moving-average window (points)')
+    p.add_argument(
+        '--smooth', type=int, default=1, help='moving-average window (points)')
     p.add_argument('--panel-px', type=int, default=420)
     return p.parse_args(argv)
 

@@ -21,7 +21,8 @@ import numpy as np
 from mmmgc.utils import new_figure, save_png
 
 
-def tsne_embed(feats: np.ndarray, seed: int = 0,
+def tsne_embed(feats: np.ndarray,
+               seed: int = 0,
                perplexity: float = 30.0) -> np.ndarray:
     """``(N, D)`` features -> ``(N, 2)`` t-SNE embedding (PCA init,
     perplexity clipped below ``N``)."""
@@ -31,8 +32,9 @@ def tsne_embed(feats: np.ndarray, seed: int = 0,
         raise ValueError('tsne_embed: need (N, D) features with N >= 3, got '
                          f'{feats.shape}')
     perplexity = min(perplexity, (feats.shape[0] - 1) / 3)
-    return TSNE(n_components=2, perplexity=perplexity, init='pca',
-                random_state=seed).fit_transform(feats)
+    return TSNE(
+        n_components=2, perplexity=perplexity, init='pca',
+        random_state=seed).fit_transform(feats)
 
 
 def plot_tsne(panels: Sequence[Tuple[str, np.ndarray]],
@@ -52,8 +54,12 @@ def plot_tsne(panels: Sequence[Tuple[str, np.ndarray]],
         for c in range(len(class_names)):
             sel = labels == c
             if sel.any():
-                ax.scatter(emb[sel, 0], emb[sel, 1], s=3,
-                           color=cmap(c % 10), label=class_names[c])
+                ax.scatter(
+                    emb[sel, 0],
+                    emb[sel, 1],
+                    s=3,
+                    color=cmap(c % 10),
+                    label=class_names[c])
         ax.set_title(title, fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -67,16 +73,18 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('checkpoint', nargs='?', default=None)
     p.add_argument('--out', required=True)
-    p.add_argument('--feature', default='auto',
-                   choices=['auto', 'cls', 'avg', 'cls+avg'])
+    p.add_argument(
+        '--feature', default='auto', choices=['auto', 'cls', 'avg', 'cls+avg'])
     p.add_argument('--num', type=int, default=1000)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--compare-random', action='store_true')
     p.add_argument('--panel-px', type=int, default=400)
-    p.add_argument('--trust-checkpoint', action='store_true',
-                   help='load a checkpoint whose pickle needs types '
-                   'outside the allow-list (runs code from the file: '
-                   'only for a file you checked)')
+    p.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load a checkpoint whose pickle needs types '
+        'outside the allow-list (runs code from the file: '
+        'only for a file you checked)')
     return p.parse_args(argv)
 
 

@@ -53,7 +53,8 @@ optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
     optimizer=dict(
-        type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.01),  # the authors' code
+        type='AdamW', lr=2e-4, betas=(0.9, 0.999),
+        weight_decay=0.01),  # the authors' code
     paramwise_cfg=dict(
         norm_decay_mult=0.,
         custom_keys={
@@ -62,8 +63,7 @@ optim_wrapper = dict(
         }))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         power=1.0,

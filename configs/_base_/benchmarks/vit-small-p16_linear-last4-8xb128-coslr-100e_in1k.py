@@ -72,8 +72,13 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=0.))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=100, by_epoch=True, begin=0,
-         end=100, eta_min=0.)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=100,
+        by_epoch=True,
+        begin=0,
+        end=100,
+        eta_min=0.)
 ]
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 val_cfg = dict()

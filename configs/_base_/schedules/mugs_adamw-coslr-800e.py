@@ -27,7 +27,8 @@ optim_wrapper = dict(
         flat_decay_mult=0.0,
         custom_keys={
             # custom keys bypass the *_decay_mult rules: list the bias too
-            'backbone.patch_embed.projection.weight': dict(lr_mult=0.2),
+            'backbone.patch_embed.projection.weight':
+            dict(lr_mult=0.2),
             'backbone.patch_embed.projection.bias':
             dict(lr_mult=0.2, decay_mult=0.0),
         }))

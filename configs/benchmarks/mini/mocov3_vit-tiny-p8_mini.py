@@ -11,8 +11,7 @@ _base_ = ['../../mocov3/mocov3_vit-tiny-p8_demo.py']
 # jitter (brightness 0.4, contrast 0.4, saturation 0.8, hue 0.5) on every
 # view, then grayscale with probability 0.5.
 jitter = dict(
-    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.8,
-    hue=0.5)
+    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.8, hue=0.5)
 grayscale = dict(
     type='RandomGrayscale',
     prob=0.5,

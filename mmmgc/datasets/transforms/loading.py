@@ -262,8 +262,8 @@ class RobustLoadImage(BaseTransform):
         if on_error not in ('skip', 'raise'):
             raise ValueError("RobustLoadImage: on_error must be 'skip' or "
                              f"'raise', got {on_error!r}")
-        if max_pixels is not None and (isinstance(max_pixels, bool) or
-                                       not isinstance(max_pixels, int)
+        if max_pixels is not None and (isinstance(max_pixels, bool)
+                                       or not isinstance(max_pixels, int)
                                        or max_pixels < 1):
             raise ValueError('RobustLoadImage: max_pixels must be a positive '
                              f'int or None, got {max_pixels!r}')
@@ -275,8 +275,7 @@ class RobustLoadImage(BaseTransform):
     def transform(self, results: dict) -> Optional[dict]:
         path = results['img_path']
         try:
-            rgb = read_image_rgb(path, self.load_truncated,
-                                 self.max_pixels)
+            rgb = read_image_rgb(path, self.load_truncated, self.max_pixels)
         except UnreadableImageError as e:
             if self.on_error == 'raise':
                 raise

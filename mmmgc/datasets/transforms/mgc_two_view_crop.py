@@ -26,8 +26,11 @@ from .loading import to_three_channels
 Box = Tuple[int, int, int, int]
 
 
-def sample_crop_box(height: int, width: int, scale: Sequence[float],
-                    ratio: Sequence[float], max_attempts: int = 10) -> Box:
+def sample_crop_box(height: int,
+                    width: int,
+                    scale: Sequence[float],
+                    ratio: Sequence[float],
+                    max_attempts: int = 10) -> Box:
     """A random resized crop box ``(x, y, w, h)`` (torchvision's rule).
 
     The area is drawn uniformly in ``scale`` times the image area, the
@@ -165,18 +168,20 @@ class MGCTwoViewCrop(BaseTransform):
                 break
         return box1, best
 
-    def make_view(self, img: np.ndarray, box: Box, flip: bool,
-                  index: int, results: dict) -> np.ndarray:
+    def make_view(self, img: np.ndarray, box: Box, flip: bool, index: int,
+                  results: dict) -> np.ndarray:
         x, y, w, h = box
         view = img[y:y + h, x:x + w]
-        view = mmcv.imresize(view, (self.size, self.size),
-                             interpolation=self.interpolation,
-                             backend=self.backend)
+        view = mmcv.imresize(
+            view, (self.size, self.size),
+            interpolation=self.interpolation,
+            backend=self.backend)
         if flip:
             view = mmcv.imflip(view, direction='horizontal')
-        sub = dict(img=np.ascontiguousarray(view),
-                   img_shape=view.shape[:2],
-                   ori_shape=results.get('ori_shape', img.shape[:2]))
+        sub = dict(
+            img=np.ascontiguousarray(view),
+            img_shape=view.shape[:2],
+            ori_shape=results.get('ori_shape', img.shape[:2]))
         sub = self.view_pipelines[index](sub)
         return sub['img']
 

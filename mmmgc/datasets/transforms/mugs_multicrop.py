@@ -135,26 +135,43 @@ class MugsMultiCrop(BaseTransform):
         self.share_global_crops = share_global_crops
 
         def crop(size, scale):
-            return dict(type='RandomResizedCrop', scale=size,
-                        crop_ratio_range=tuple(scale),
-                        aspect_ratio_range=(3 / 4, 4 / 3),
-                        interpolation=interpolation, backend='pillow')
+            return dict(
+                type='RandomResizedCrop',
+                scale=size,
+                crop_ratio_range=tuple(scale),
+                aspect_ratio_range=(3 / 4, 4 / 3),
+                interpolation=interpolation,
+                backend='pillow')
 
         b, c, s, h = color_jitter
         photometric = [
             dict(type='RandomFlip', prob=0.5),
-            dict(type='RandomApply',
-                 transforms=[dict(type='ColorJitter', brightness=b,
-                                  contrast=c, saturation=s, hue=h)],
-                 prob=color_jitter_prob),
-            dict(type='RandomGrayscale', prob=grayscale_prob,
-                 keep_channels=True,
-                 channel_weights=(0.114, 0.587, 0.2989)),
+            dict(
+                type='RandomApply',
+                transforms=[
+                    dict(
+                        type='ColorJitter',
+                        brightness=b,
+                        contrast=c,
+                        saturation=s,
+                        hue=h)
+                ],
+                prob=color_jitter_prob),
+            dict(
+                type='RandomGrayscale',
+                prob=grayscale_prob,
+                keep_channels=True,
+                channel_weights=(0.114, 0.587, 0.2989)),
         ]
 
         def blur(prob):
-            return [dict(type='GaussianBlur', magnitude_range=blur_sigma,
-                         magnitude_std='inf', prob=prob)] if prob > 0 else []
+            return [
+                dict(
+                    type='GaussianBlur',
+                    magnitude_range=blur_sigma,
+                    magnitude_std='inf',
+                    prob=prob)
+            ] if prob > 0 else []
 
         def solarize(prob):
             return [dict(type='Solarize', thr=128, prob=prob)] \
@@ -164,19 +181,21 @@ class MugsMultiCrop(BaseTransform):
         for i in range(num_global_crops):
             pb = global_blur_probs[i % len(global_blur_probs)]
             ps = global_solarize_probs[i % len(global_solarize_probs)]
-            self.weak_global.append(self._compose(
-                [crop(global_size, global_scale)] + photometric + blur(pb) +
-                solarize(ps)))
+            self.weak_global.append(
+                self._compose([crop(global_size, global_scale)] + photometric +
+                              blur(pb) + solarize(ps)))
         self.weak_local = self._compose([crop(local_size, local_scale)] +
                                         photometric + blur(local_blur_prob))
         strong_pre = [dict(type='RandomFlip', prob=0.5)]
         if randaugment is not None:
             strong_pre.append(randaugment)
         strong_post = [random_erasing] if random_erasing is not None else []
-        self.strong_global = self._compose(
-            strong_pre + [crop(global_size, global_scale)] + strong_post)
-        self.strong_local = self._compose(
-            strong_pre + [crop(local_size, local_scale)] + strong_post)
+        self.strong_global = self._compose(strong_pre +
+                                           [crop(global_size, global_scale)] +
+                                           strong_post)
+        self.strong_local = self._compose(strong_pre +
+                                          [crop(local_size, local_scale)] +
+                                          strong_post)
 
     @staticmethod
     def _compose(cfgs: List[dict]) -> Compose:
@@ -187,8 +206,10 @@ class MugsMultiCrop(BaseTransform):
     @staticmethod
     def _run(pipeline: Compose, img: np.ndarray) -> np.ndarray:
         out = pipeline(
-            dict(img=img.copy(), img_shape=img.shape[:2],
-                 ori_shape=img.shape[:2]))
+            dict(
+                img=img.copy(),
+                img_shape=img.shape[:2],
+                ori_shape=img.shape[:2]))
         return out['img']
 
     def _strong(self) -> bool:
@@ -200,16 +221,17 @@ class MugsMultiCrop(BaseTransform):
         if self.share_global_crops:
             student, weak = [t.copy() for t in teacher], True
         elif self._strong():
-            student = [self._run(self.strong_global, img)
-                       for _ in range(self.num_global_crops)]
+            student = [
+                self._run(self.strong_global, img)
+                for _ in range(self.num_global_crops)
+            ]
             weak = False
         else:
             student = [self._run(p, img) for p in self.weak_global]
             weak = True
         local = [
-            self._run(self.strong_local if self._strong() else
-                      self.weak_local, img)
-            for _ in range(self.num_local_crops)
+            self._run(self.strong_local if self._strong() else self.weak_local,
+                      img) for _ in range(self.num_local_crops)
         ]
         results['img'] = teacher + student + local
         results['img_shape'] = teacher[0].shape[:2]

@@ -5,7 +5,8 @@ from .rng_state import RNGStateHook, get_rng_state, set_rng_state
 from .robustness import (BadImageReportHook, NonFiniteLossError,
                          NonFiniteLossHook)
 
-__all__ = ['BadImageReportHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-           'MugsFreezeLastLayerHook', 'MugsTeacherTempHook', 'ProgressHook',
-           'progress_line', 'RNGStateHook',
-           'get_rng_state', 'set_rng_state']
+__all__ = [
+    'BadImageReportHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'MugsFreezeLastLayerHook', 'MugsTeacherTempHook', 'ProgressHook',
+    'progress_line', 'RNGStateHook', 'get_rng_state', 'set_rng_state'
+]

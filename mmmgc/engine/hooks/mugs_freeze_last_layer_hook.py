@@ -63,9 +63,8 @@ class MugsFreezeLastLayerHook(Hook):
         """Register the gradient drop on every optimiser of the runner."""
         head = self._head(runner)
         wrappers = runner.optim_wrapper.values() if isinstance(
-            runner.optim_wrapper, OptimWrapperDict) else [
-                runner.optim_wrapper
-            ]
+            runner.optim_wrapper,
+            OptimWrapperDict) else [runner.optim_wrapper]
         self.after_train(runner)
 
         def drop(optimizer, args, kwargs) -> None:
@@ -80,7 +79,9 @@ class MugsFreezeLastLayerHook(Hook):
             handle.remove()
         self._handles = []
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         self._head(runner).last_layer_frozen = self.frozen(
             train_epoch(runner), runner.iter)

@@ -13,8 +13,10 @@ def iters_per_epoch(runner) -> int:
     batch_size))``."""
     loader = runner.train_dataloader
     if isinstance(loader.sampler, InfiniteSampler):
-        return max(1, math.ceil(
-            len(loader.dataset) / (get_world_size() * loader.batch_size)))
+        return max(
+            1,
+            math.ceil(
+                len(loader.dataset) / (get_world_size() * loader.batch_size)))
     return max(1, len(loader))
 
 

@@ -15,7 +15,8 @@ def check_teacher_temperatures(warmup_temp: float, temp: float) -> None:
                          f'> 0, got {warmup_temp}, {temp}')
 
 
-def mugs_teacher_temperature(step: int, warmup_steps: int,
+def mugs_teacher_temperature(step: int,
+                             warmup_steps: int,
                              warmup_temp: float = 0.04,
                              temp: float = 0.07) -> float:
     """Teacher temperature of the group head at ``step`` (epoch or iter).
@@ -88,7 +89,9 @@ class MugsTeacherTempHook(Hook):
         return mugs_teacher_temperature(epoch, self.warmup_epochs,
                                         self.warmup_temp, self.temp)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         head = getattr(get_ori_model(runner.model), 'group_head', None)
         if head is None or not hasattr(head, 'teacher_temp'):

@@ -10,8 +10,8 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
 
-def progress_line(done: int, total: int, loss: Optional[float],
-                  elapsed: float, eta: Optional[float]) -> str:
+def progress_line(done: int, total: int, loss: Optional[float], elapsed: float,
+                  eta: Optional[float]) -> str:
     """``[train] iter 64/320 (20 %)  loss 5.1234  elapsed 0:00:30  eta
     0:02:00``; ``loss`` and ``eta`` are left out when None."""
 
@@ -19,8 +19,10 @@ def progress_line(done: int, total: int, loss: Optional[float],
         return str(datetime.timedelta(seconds=int(round(seconds))))
 
     width = len(str(total))
-    parts = [f'[train] iter {done:>{width}}/{total} '
-             f'({100 * done / max(total, 1):3.0f} %)']
+    parts = [
+        f'[train] iter {done:>{width}}/{total} '
+        f'({100 * done / max(total, 1):3.0f} %)'
+    ]
     if loss is not None:
         parts.append(f'loss {loss:.4f}')
     parts.append(f'elapsed {hms(elapsed)}')
@@ -78,15 +80,19 @@ class ProgressHook(Hook):
         self._t0 = time.perf_counter()
         self._start_iter = self._last_iter = runner.iter
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         done, total = runner.iter + 1, runner.max_iters
         if not is_main_process() or (done % self.every(total)
                                      and done != total):
             return
         buf = runner.message_hub.log_scalars.get('train/loss')
-        loss = (float(buf.mean(done - self._last_iter))
-                if buf is not None else None)
+        loss = (
+            float(buf.mean(done -
+                           self._last_iter)) if buf is not None else None)
         elapsed = time.perf_counter() - self._t0
         ran = done - self._start_iter
         eta = elapsed / ran * (total - done) if ran > 0 else None

@@ -126,7 +126,10 @@ class RNGStateHook(Hook):
         else:
             self._captured = [state]
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if is_multi_rank():
             self._capture()

@@ -91,7 +91,8 @@ class BadImageReportHook(Hook):
             print_log(
                 f'{when}: skipped {total} unreadable image load(s) '
                 f'({len(counts)} distinct file(s)) so far; list in '
-                f'{self.path}', logger='current')
+                f'{self.path}',
+                logger='current')
         self.last_total = total
 
     def after_train_epoch(self, runner) -> None:

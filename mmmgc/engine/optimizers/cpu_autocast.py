@@ -60,8 +60,8 @@ class CPUAutocastOptimWrapper(CPUAutocastMixin, OptimWrapper):
 #: optim_wrapper.type -> (GPU fp16 type, CPU autocast type) for ``--amp``.
 AMP_WRAPPER_TYPES = {
     'OptimWrapper': ('AmpOptimWrapper', 'CPUAutocastOptimWrapper'),
-    'PerParamClipOptimWrapper': ('PerParamClipAmpOptimWrapper',
-                                 'PerParamClipCPUAutocastOptimWrapper'),
+    'PerParamClipOptimWrapper':
+    ('PerParamClipAmpOptimWrapper', 'PerParamClipCPUAutocastOptimWrapper'),
 }
 
 

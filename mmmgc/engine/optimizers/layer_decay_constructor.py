@@ -38,8 +38,10 @@ class ViTLayerDecayOptimWrapperConstructor(
         optim_wrapper_cfg (dict): The optim wrapper config.
         paramwise_cfg (dict, optional): See above.
     """
-    ALLOWED_KEYS = {'layer_decay_rate', 'bias_decay_mult', 'norm_decay_mult',
-                    'flat_decay_mult', 'custom_keys'}
+    ALLOWED_KEYS = {
+        'layer_decay_rate', 'bias_decay_mult', 'norm_decay_mult',
+        'flat_decay_mult', 'custom_keys'
+    }
 
     def __init__(self,
                  optim_wrapper_cfg: dict,
@@ -68,12 +70,11 @@ class ViTLayerDecayOptimWrapperConstructor(
                 module, 'get_layer_depth'):
             backbone = getattr(module, 'backbone', None)
             if backbone is None or not hasattr(backbone, 'get_layer_depth'):
-                raise TypeError(
-                    'ViTLayerDecayOptimWrapperConstructor needs '
-                    'model.backbone with get_layer_depth (an '
-                    'mmpretrain.VisionTransformer); got '
-                    f'{type(module).__name__}.backbone = '
-                    f'{type(backbone).__name__}')
+                raise TypeError('ViTLayerDecayOptimWrapperConstructor needs '
+                                'model.backbone with get_layer_depth (an '
+                                'mmpretrain.VisionTransformer); got '
+                                f'{type(module).__name__}.backbone = '
+                                f'{type(backbone).__name__}')
             get_layer_depth = functools.partial(
                 backbone.get_layer_depth, prefix='backbone.')
         super().add_params(

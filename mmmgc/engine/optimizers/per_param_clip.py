@@ -68,8 +68,7 @@ class PerParamClipMixin:
         """Clip every parameter of the optimizer to ``max_norm`` and log
         how many were clipped (``train/num_clipped_grads``)."""
         params = [
-            p for group in self.optimizer.param_groups
-            for p in group['params']
+            p for group in self.optimizer.param_groups for p in group['params']
         ]
         n = clip_grad_norm_per_param_(params, self.max_norm)
         self.message_hub.update_scalar('train/num_clipped_grads', n)

@@ -137,7 +137,6 @@ class StrictPretrainedViT(StrictPretrainedInitMixin, VisionTransformer):
             if i == last and self.final_norm:
                 x = self.ln1(x)
             if i in wanted:
-                tap = self.ln1(x) if (self.norm_all_taps
-                                      and i != last) else x
+                tap = self.ln1(x) if (self.norm_all_taps and i != last) else x
                 taps[i] = self._format_output(tap, patch_resolution)
         return tuple(taps[i] for i in self.out_indices)

@@ -93,8 +93,8 @@ class MGCHead(BaseModule):
                              f'{num_branches}')
         self.num_branches = int(num_branches)
         if granularity_weights is None:
-            self.granularity_weights = tuple(
-                1.0 for _ in range(self.num_branches))
+            self.granularity_weights = tuple(1.0
+                                             for _ in range(self.num_branches))
         else:
             w = tuple(float(v) for v in granularity_weights)
             if len(w) != self.num_branches or min(w) < 0 or sum(w) <= 0:
@@ -110,10 +110,14 @@ class MGCHead(BaseModule):
         self.temperature = temperature
         n = 1 if shared else self.num_branches
         self.predictors = nn.ModuleList(
-            build_mlp(in_channels, hid_channels, out_channels, num_layers,
-                      norm_cfg=dict(type='GlobalBN1d'),
-                      act_cfg=dict(type='ReLU'),
-                      last_norm_cfg=dict(type='GlobalBN1d', affine=False))
+            build_mlp(
+                in_channels,
+                hid_channels,
+                out_channels,
+                num_layers,
+                norm_cfg=dict(type='GlobalBN1d'),
+                act_cfg=dict(type='ReLU'),
+                last_norm_cfg=dict(type='GlobalBN1d', affine=False))
             for _ in range(n))
         self.loss_module = MODELS.build(loss)
 
@@ -147,8 +151,7 @@ class MGCHead(BaseModule):
             return self.loss_module(logits, targets.float(), num_images)
 
     def loss(self, queries: Tensor, keys: Sequence[Tensor],
-             targets: Sequence[Tensor], index: int,
-             num_images: int) -> Tensor:
+             targets: Sequence[Tensor], index: int, num_images: int) -> Tensor:
         """Loss of one granularity over one or more directions, combined by
         ``direction_reduction`` and weighted by ``granularity_weights``.
 
@@ -171,8 +174,9 @@ class MGCHead(BaseModule):
             raise ValueError(f'MGCHead.loss: {queries.shape[0]} queries but '
                              f'targets have {splits} rows')
         if self.per_direction_bn:
-            preds = [self.predict_queries(q, index)
-                     for q in queries.split(splits)]
+            preds = [
+                self.predict_queries(q, index) for q in queries.split(splits)
+            ]
         else:
             preds = self.predict_queries(queries, index).split(splits)
         per_dir = [

@@ -17,7 +17,8 @@ from ..utils import build_mlp
 
 
 @torch.no_grad()
-def mugs_center_update(center: Tensor, teacher_logits: Tensor,
+def mugs_center_update(center: Tensor,
+                       teacher_logits: Tensor,
                        momentum: float = 0.9) -> Tensor:
     """``center <- momentum * center + (1 - momentum) * batch_mean``.
 
@@ -53,21 +54,23 @@ class MugsWeightNormLinear(nn.Module):
             True.
     """
 
-    def __init__(self, in_features: int, out_features: int,
+    def __init__(self,
+                 in_features: int,
+                 out_features: int,
                  norm_last_layer: bool = True) -> None:
         super().__init__()
         v = torch.empty(out_features, in_features)
         nn.init.kaiming_uniform_(v, a=math.sqrt(5))  # nn.Linear's default
         self.weight_v = nn.Parameter(v)
-        self.weight_g = nn.Parameter(torch.ones(out_features, 1),
-                                     requires_grad=not norm_last_layer)
+        self.weight_g = nn.Parameter(
+            torch.ones(out_features, 1), requires_grad=not norm_last_layer)
         self.frozen = False
 
     def weight(self) -> Tensor:
         # the per-row factor g / ||v|| first: one pass over the
         # (out, in) matrix forward and backward instead of two
-        return self.weight_v * (self.weight_g /
-                                self.weight_v.norm(dim=1, keepdim=True))
+        return self.weight_v * (
+            self.weight_g / self.weight_v.norm(dim=1, keepdim=True))
 
     def drop_grads_(self) -> bool:
         """While ``frozen``, set the gradients of ``weight_v`` and
@@ -135,8 +138,7 @@ class MugsGroupHead(BaseModule):
                  center_momentum: float = 0.9,
                  loss: dict = dict(type='MugsGroupLoss'),
                  init_cfg: Optional[dict] = dict(
-                     type='TruncNormal', layer='Linear', std=0.02,
-                     bias=0.),
+                     type='TruncNormal', layer='Linear', std=0.02, bias=0.),
                  **kwargs) -> None:
         reject_extra_args(kwargs, self.RENAMED_ARGS, 'MugsGroupHead')
         super().__init__(init_cfg=init_cfg)
@@ -144,12 +146,16 @@ class MugsGroupHead(BaseModule):
             raise ValueError('MugsGroupHead: temperatures must be > 0, got '
                              f'student_temp={student_temp}, '
                              f'teacher_temp={teacher_temp}')
-        self.mlp = build_mlp(in_channels, hid_channels,
-                             bottleneck_channels, num_layers, norm_cfg=None,
-                             act_cfg=dict(type='GELU'), bias=True)
+        self.mlp = build_mlp(
+            in_channels,
+            hid_channels,
+            bottleneck_channels,
+            num_layers,
+            norm_cfg=None,
+            act_cfg=dict(type='GELU'),
+            bias=True)
         self.last_layer = MugsWeightNormLinear(bottleneck_channels,
-                                               num_prototypes,
-                                               norm_last_layer)
+                                               num_prototypes, norm_last_layer)
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
         self.center_momentum = center_momentum
@@ -188,7 +194,7 @@ class MugsGroupHead(BaseModule):
     def update_center(self, teacher_logits: Tensor) -> None:
         """EMA of the (all-reduced) batch mean of the teacher outputs."""
         self.center.copy_(
-            mugs_center_update(self.center,
-                               teacher_logits.reshape(
-                                   -1, teacher_logits.shape[-1]),
-                               self.center_momentum))
+            mugs_center_update(
+                self.center,
+                teacher_logits.reshape(-1, teacher_logits.shape[-1]),
+                self.center_momentum))

@@ -73,8 +73,7 @@ class MugsInfoNCEHead(BaseModule):
                  norm_cfg: Optional[dict] = None,
                  last_norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = dict(
-                     type='TruncNormal', layer='Linear', std=0.02,
-                     bias=0.),
+                     type='TruncNormal', layer='Linear', std=0.02, bias=0.),
                  **kwargs) -> None:
         reject_extra_args(kwargs, self.RENAMED_ARGS, 'MugsInfoNCEHead')
         super().__init__(init_cfg=init_cfg)
@@ -85,18 +84,27 @@ class MugsInfoNCEHead(BaseModule):
         if temperature <= 0:
             raise ValueError(f'MugsInfoNCEHead: temperature must be > 0, got '
                              f'{temperature}')
-        self.projector = build_mlp(in_channels, hid_channels, out_channels,
-                                   num_layers, norm_cfg=norm_cfg,
-                                   act_cfg=dict(type='GELU'),
-                                   last_norm_cfg=last_norm_cfg, bias=False)
-        self.predictor = build_mlp(out_channels, pred_hid_channels,
-                                   out_channels, num_layers - 1,
-                                   norm_cfg=norm_cfg,
-                                   act_cfg=dict(type='GELU'),
-                                   last_norm_cfg=last_norm_cfg, bias=False)
+        self.projector = build_mlp(
+            in_channels,
+            hid_channels,
+            out_channels,
+            num_layers,
+            norm_cfg=norm_cfg,
+            act_cfg=dict(type='GELU'),
+            last_norm_cfg=last_norm_cfg,
+            bias=False)
+        self.predictor = build_mlp(
+            out_channels,
+            pred_hid_channels,
+            out_channels,
+            num_layers - 1,
+            norm_cfg=norm_cfg,
+            act_cfg=dict(type='GELU'),
+            last_norm_cfg=last_norm_cfg,
+            bias=False)
         self.temperature = temperature
-        self.queue = FeatureQueue(queue_length, out_channels,
-                                  init='randn_normalized')
+        self.queue = FeatureQueue(
+            queue_length, out_channels, init='randn_normalized')
         self.loss_module = MODELS.build(loss)
 
     @staticmethod

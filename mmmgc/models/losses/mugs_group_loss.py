@@ -29,11 +29,11 @@ def mugs_group_loss_matrix(student_logits: Tensor, teacher_logits: Tensor,
     Returns:
         Tensor: ``(T, S)`` losses, each the mean over the batch.
     """
-    with torch.autocast(device_type=student_logits.device.type,
-                        enabled=False):
+    with torch.autocast(device_type=student_logits.device.type, enabled=False):
         log_p_s = F.log_softmax(student_logits.float() / student_temp, -1)
-        p_t = F.softmax((teacher_logits.detach().float() - center.float()) /
-                        teacher_temp, dim=-1)
+        p_t = F.softmax(
+            (teacher_logits.detach().float() - center.float()) / teacher_temp,
+            dim=-1)
         return -torch.einsum('tbk,sbk->ts', p_t, log_p_s) / p_t.shape[1]
 
 
@@ -82,6 +82,6 @@ class MugsGroupLoss(BaseModule):
         weights = mugs_pair_weights(num_global, num_local,
                                     self.pair_weighting).to(
                                         student_logits.device)
-        losses = mugs_group_loss_matrix(student_logits, teacher_logits,
-                                        center, student_temp, teacher_temp)
+        losses = mugs_group_loss_matrix(student_logits, teacher_logits, center,
+                                        student_temp, teacher_temp)
         return (losses * weights).sum()

@@ -33,8 +33,7 @@ class _NegativesLogSumExp(torch.autograd.Function):
         return grad.unsqueeze(-1) * jacobian, None, None
 
 
-def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor,
-                             negatives: Tensor,
+def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor, negatives: Tensor,
                              temperature: float) -> Tensor:
     """InfoNCE of every (teacher crop, student crop) pair, in fp32.
 

@@ -48,10 +48,14 @@ class MGCProjectionNeck(BaseModule):
         self.shared = shared
         n = 1 if shared else self.num_branches
         self.projectors = nn.ModuleList(
-            build_mlp(in_channels, hid_channels, out_channels, num_layers,
-                      norm_cfg=dict(type='GlobalBN1d'),
-                      act_cfg=dict(type='ReLU'),
-                      last_norm_cfg=dict(type='GlobalBN1d', affine=False))
+            build_mlp(
+                in_channels,
+                hid_channels,
+                out_channels,
+                num_layers,
+                norm_cfg=dict(type='GlobalBN1d'),
+                act_cfg=dict(type='ReLU'),
+                last_norm_cfg=dict(type='GlobalBN1d', affine=False))
             for _ in range(n))
 
     def forward(self, inputs: Tuple[Tensor], index: int = 0) -> Tuple[Tensor]:

@@ -185,8 +185,7 @@ class MugsAggregator(BaseModule):
                              'neighbours (n, k, D), got '
                              f'{tuple(query.shape)} and '
                              f'{tuple(neighbours.shape)}')
-        x = torch.cat([query.unsqueeze(1),
-                       neighbours.to(query.dtype)], dim=1)
+        x = torch.cat([query.unsqueeze(1), neighbours.to(query.dtype)], dim=1)
         for layer in self.layers[:-1]:
             x = layer(x)
         # only token 0 leaves the last block: compute nothing else there

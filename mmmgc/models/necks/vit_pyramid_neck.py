@@ -93,5 +93,5 @@ class ViTPyramidNeck(BaseModule):
                 f'{len(self.scale_factors)} scale_factors; set the '
                 'backbone out_indices to one tap per scale')
         return tuple(
-            branch(norm(x)) for x, norm, branch in zip(
-                inputs, self.tap_norms, self.branches))
+            branch(norm(x))
+            for x, norm, branch in zip(inputs, self.tap_norms, self.branches))

@@ -170,10 +170,12 @@ class MGC(BaseSelfSupervisor):
         #: samples with a ``sampling_seed`` field take precedence.
         self.sampling_generator: Optional[torch.Generator] = None
         self.teacher = EMATeacher(
-            self._teacher_source(), ema_decay=ema_decay,
-            ema_end_decay=ema_end_decay, batch_stats=True)
-        self._register_load_state_dict_pre_hook(_rename_legacy_keys,
-                                                with_module=True)
+            self._teacher_source(),
+            ema_decay=ema_decay,
+            ema_end_decay=ema_end_decay,
+            batch_stats=True)
+        self._register_load_state_dict_pre_hook(
+            _rename_legacy_keys, with_module=True)
 
     def _teacher_source(self) -> nn.ModuleList:
         """The student modules that the teacher tracks, in teacher order:
@@ -197,13 +199,13 @@ class MGC(BaseSelfSupervisor):
         vals = []
         for ds in data_samples:
             if key not in ds:
-                raise KeyError(
-                    f'MGC needs the data-sample field {key!r}: use '
-                    "MGCTwoViewCrop in the pipeline and PackInputs("
-                    "algorithm_keys=['view_boxes', 'view_flips'])")
+                raise KeyError(f'MGC needs the data-sample field {key!r}: use '
+                               "MGCTwoViewCrop in the pipeline and PackInputs("
+                               "algorithm_keys=['view_boxes', 'view_flips'])")
             v = ds.get(key)
-            vals.append(v if isinstance(v, Tensor) else
-                        torch.from_numpy(np.asarray(v)))
+            vals.append(
+                v if isinstance(v, Tensor) else torch.
+                from_numpy(np.asarray(v)))
         return torch.stack(vals).to(device=device, dtype=dtype)
 
     def view_geometry(self, data_samples: List[DataSample],
@@ -227,12 +229,16 @@ class MGC(BaseSelfSupervisor):
         if not data_samples or not all('sampling_seed' in ds
                                        for ds in data_samples):
             return None
-        return torch.tensor([int(ds.get('sampling_seed'))
-                             for ds in data_samples],
-                            dtype=torch.int64, device=device)
+        return torch.tensor(
+            [int(ds.get('sampling_seed')) for ds in data_samples],
+            dtype=torch.int64,
+            device=device)
 
     # -------------------------------------------------------------- pairing
-    def compute_pairs(self, boxes: Tensor, flips: Tensor, grid_size: int,
+    def compute_pairs(self,
+                      boxes: Tensor,
+                      flips: Tensor,
+                      grid_size: int,
                       index: int,
                       seeds: Optional[Tensor] = None) -> List[CellPairs]:
         """Queries, keys and Eq. 2 targets of granularity number ``index``
@@ -240,10 +246,16 @@ class MGC(BaseSelfSupervisor):
         granularity ``index`` and direction ``d`` use salt ``2 * index +
         d``."""
         return sample_cell_pairs(
-            boxes, flips, grid_size, self.granularities[index],
-            self.num_samples[index], key_cells=self.key_cells,
-            symmetric=self.symmetric, generator=self.sampling_generator,
-            seeds=seeds, salt=2 * index)
+            boxes,
+            flips,
+            grid_size,
+            self.granularities[index],
+            self.num_samples[index],
+            key_cells=self.key_cells,
+            symmetric=self.symmetric,
+            generator=self.sampling_generator,
+            seeds=seeds,
+            salt=2 * index)
 
     # ----------------------------------------------------------------- loss
     @staticmethod
@@ -301,16 +313,15 @@ class MGC(BaseSelfSupervisor):
                     t_pooled[p.k_img + p.k_view * batch, p.k_cell]
                     for p in pairs
                 ])
-            q_tokens = torch.cat([
-                pooled[p.q_img + p.q_view * batch, p.q_cell] for p in pairs
-            ])
+            q_tokens = torch.cat(
+                [pooled[p.q_img + p.q_view * batch, p.q_cell] for p in pairs])
             q_sizes = [int(p.q_img.shape[0]) for p in pairs]
             k_sizes = [int(p.k_img.shape[0]) for p in pairs]
             # the head's per_direction_bn: one projector call per direction
             per_dir = getattr(self.head, 'per_direction_bn', False)
             if not is_multi_rank() and min(
-                    q_sizes + k_sizes if per_dir else
-                    [sum(q_sizes), sum(k_sizes)]) < 2:
+                    q_sizes + k_sizes
+                    if per_dir else [sum(q_sizes), sum(k_sizes)]) < 2:
                 # Too few overlapping cells for batch statistics: no loss.
                 losses[f'loss_c{c}'] = feats.sum() * 0.0
                 continue

@@ -117,8 +117,8 @@ class Mugs(BaseSelfSupervisor):
         # old argument names of the sub-modules, caught here so that the
         # error names the full config key
         for key, cfg in (('neck', neck), ('instance_head', instance_head),
-                         ('local_group_head', local_group_head),
-                         ('group_head', group_head)):
+                         ('local_group_head', local_group_head), ('group_head',
+                                                                  group_head)):
             if isinstance(cfg, dict) and 'type' in cfg:
                 cls = cfg['type'] if isinstance(cfg['type'], type) \
                     else MODELS.get(cfg['type'])
@@ -166,15 +166,17 @@ class Mugs(BaseSelfSupervisor):
         self.separate_student_buffer = separate_student_buffer
         self.student_buffer_weak_only = student_buffer_weak_only
         dim = self.backbone.embed_dims
-        self.teacher_buffer = FeatureQueue(neighbour_buffer_length, dim,
-                                           init='zeros')
+        self.teacher_buffer = FeatureQueue(
+            neighbour_buffer_length, dim, init='zeros')
         self.student_buffer = FeatureQueue(
             neighbour_buffer_length, dim,
             init='zeros') if separate_student_buffer else None
         self.teacher_batch_stats = teacher_batch_stats
-        self.teacher = EMATeacher(self._teacher_source(), ema_decay,
-                                  ema_end_decay,
-                                  batch_stats=teacher_batch_stats)
+        self.teacher = EMATeacher(
+            self._teacher_source(),
+            ema_decay,
+            ema_end_decay,
+            batch_stats=teacher_batch_stats)
 
     # ------------------------------------------------------------------
     # teacher
@@ -219,8 +221,7 @@ class Mugs(BaseSelfSupervisor):
 
     def extract_feat(self, inputs: List[Tensor]) -> Tuple[Tensor]:
         """Backbone features of the student."""
-        return self.backbone(inputs[0] if isinstance(inputs, list)
-                             else inputs)
+        return self.backbone(inputs[0] if isinstance(inputs, list) else inputs)
 
     # ------------------------------------------------------------------
     # local-group discrimination: neighbour search and buffer selection
@@ -234,8 +235,8 @@ class Mugs(BaseSelfSupervisor):
                                           int(buffer.num_filled))
         return aggregator(query, neighbours)[0]
 
-    def _weak_mask(self, data_samples: Optional[List[DataSample]],
-                   batch: int, device) -> Tensor:
+    def _weak_mask(self, data_samples: Optional[List[DataSample]], batch: int,
+                   device) -> Tensor:
         """Which images of the batch enter the student's neighbour buffer:
         those whose data sample has ``mugs_weak`` True (missing counts as
         True), or all of them without ``student_buffer_weak_only``."""
@@ -245,7 +246,8 @@ class Mugs(BaseSelfSupervisor):
         return torch.tensor(flags, dtype=torch.bool, device=device)
 
     # ------------------------------------------------------------------
-    def loss(self, inputs: List[Tensor],
+    def loss(self,
+             inputs: List[Tensor],
              data_samples: Optional[List[DataSample]] = None,
              **kwargs) -> Dict[str, Tensor]:
         """The three weighted losses of one batch; updates the teacher
@@ -277,8 +279,8 @@ class Mugs(BaseSelfSupervisor):
                                      self.teacher_buffer)
             t_inst = self.instance_head.target(teacher.instance_projector,
                                                t_cls)
-            t_lgt = self.local_group_head.target(
-                teacher.local_group_projector, t_lg)
+            t_lgt = self.local_group_head.target(teacher.local_group_projector,
+                                                 t_lg)
             t_group = teacher.group_head(t_cls).float()
 
         student_crops = list(inputs[g:])
@@ -320,6 +322,5 @@ class Mugs(BaseSelfSupervisor):
         self.teacher_buffer.enqueue(t_query[:batch].float())
         if self.student_buffer is not None:
             weak = self._weak_mask(data_samples, batch, s_query.device)
-            self.student_buffer.enqueue(
-                s_query[:batch].detach().float()[weak])
+            self.student_buffer.enqueue(s_query[:batch].detach().float()[weak])
         return losses

@@ -11,10 +11,9 @@ from .sync_bn import GlobalBatchNorm1d
 
 __all__ = [
     'EMATeacher', 'cosine_decay', 'ema_update_', 'build_mlp', 'FeatureQueue',
-    'GlobalBatchNorm1d',
-    'correspondence_targets', 'correspondence_areas', 'normalize_rows',
-    'cell_overlaps', 'areas_from_overlaps', 'row_areas', 'grid_avg_pool',
-    'sample_query_cells', 'overlapped_key_cells', 'all_key_cells',
-    'targets_over_keys', 'overlapping_cells', 'CellPairs',
+    'GlobalBatchNorm1d', 'correspondence_targets', 'correspondence_areas',
+    'normalize_rows', 'cell_overlaps', 'areas_from_overlaps', 'row_areas',
+    'grid_avg_pool', 'sample_query_cells', 'overlapped_key_cells',
+    'all_key_cells', 'targets_over_keys', 'overlapping_cells', 'CellPairs',
     'sample_cell_pairs'
 ]

@@ -27,7 +27,9 @@ from ...checkpoint import read_state_dict
 from ...checkpoint.key_renames import rename_key
 
 
-def cosine_decay(step: int, max_steps: int, base: float = 0.996,
+def cosine_decay(step: int,
+                 max_steps: int,
+                 base: float = 0.996,
                  end: float = 1.0) -> float:
     """Cosine schedule of the EMA decay from ``base`` (step 0) to ``end``
     (step ``max_steps``)."""
@@ -84,8 +86,8 @@ def ema_update_(teacher: nn.Module, student: nn.Module, decay: float) -> None:
         t.copy_(s)
 
 
-def pretrained_init_cfg(
-        init_cfg: Union[dict, Sequence[dict], None]) -> Optional[dict]:
+def pretrained_init_cfg(init_cfg: Union[dict, Sequence[dict],
+                                        None]) -> Optional[dict]:
     """The ``type='Pretrained'`` entry of an mmengine ``init_cfg`` (a dict
     or a list of dicts), or None."""
     cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
@@ -105,8 +107,7 @@ def checkpoint_keys(pretrained_cfg: dict) -> List[str]:
     if prefix:
         prefix = prefix if prefix.endswith('.') else prefix + '.'
         keys = [k[len(prefix):] for k in keys if k.startswith(prefix)]
-    return [k[len('module.'):] if k.startswith('module.') else k
-            for k in keys]
+    return [k[len('module.'):] if k.startswith('module.') else k for k in keys]
 
 
 class EMATeacher(nn.Module):
@@ -129,7 +130,9 @@ class EMATeacher(nn.Module):
             statistics (copied from the student). Defaults to False.
     """
 
-    def __init__(self, student: nn.Module, ema_decay: float = 0.996,
+    def __init__(self,
+                 student: nn.Module,
+                 ema_decay: float = 0.996,
                  ema_end_decay: float = 1.0,
                  batch_stats: bool = False) -> None:
         super().__init__()
@@ -204,7 +207,8 @@ class EMATeacher(nn.Module):
     def forward(self, *args, **kwargs):
         return self.module(*args, **kwargs)
 
-    def decay_at(self, step: Optional[int] = None,
+    def decay_at(self,
+                 step: Optional[int] = None,
                  max_steps: Optional[int] = None) -> float:
         """The decay for ``step`` of ``max_steps``; by default both are read
         from mmengine's MessageHub (``iter``, ``max_iters``), which the
@@ -215,11 +219,13 @@ class EMATeacher(nn.Module):
             step = hub.get_info('iter', 0) if step is None else step
             max_steps = hub.get_info('max_iters', 0) \
                 if max_steps is None else max_steps
-        return cosine_decay(int(step), int(max_steps or 0), self.ema_decay,
-                            self.ema_end_decay)
+        return cosine_decay(
+            int(step), int(max_steps or 0), self.ema_decay, self.ema_end_decay)
 
     @torch.no_grad()
-    def update(self, student: nn.Module, step: Optional[int] = None,
+    def update(self,
+               student: nn.Module,
+               step: Optional[int] = None,
                max_steps: Optional[int] = None) -> float:
         """EMA-update from ``student``; returns the decay used."""
         decay = self.decay_at(step, max_steps)

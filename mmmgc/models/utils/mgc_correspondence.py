@@ -43,8 +43,8 @@ def _check_inputs(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
             raise ValueError(f'{name} must have shape (B, 4) (x, y, w, h), '
                              f'got {tuple(box.shape)}')
     b = boxes1.shape[0]
-    for name, t in (('boxes2', boxes2), ('flips1', flips1),
-                    ('flips2', flips2)):
+    for name, t in (('boxes2', boxes2), ('flips1', flips1), ('flips2',
+                                                             flips2)):
         if t.shape[0] != b:
             raise ValueError(f'{name} has batch size {t.shape[0]}, '
                              f'boxes1 has {b}')
@@ -101,8 +101,9 @@ def cell_overlaps(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
                           granularity)
     device = boxes1.device
     # (view, B, 4) -> start / length of shape (view, B, axis) with axis 0 = x
-    boxes = torch.stack([boxes1.to(device, torch.float64),
-                         boxes2.to(device, torch.float64)])
+    boxes = torch.stack(
+        [boxes1.to(device, torch.float64),
+         boxes2.to(device, torch.float64)])
     flips = torch.stack([flips1.to(device), flips2.to(device)]).bool()
     # only the x axis is mirrored by a horizontal flip
     flip_xy = torch.stack([flips, torch.zeros_like(flips)], dim=-1)
@@ -111,7 +112,8 @@ def cell_overlaps(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
     return ov[:, 0], ov[:, 1]
 
 
-def areas_from_overlaps(ox: Tensor, oy: Tensor,
+def areas_from_overlaps(ox: Tensor,
+                        oy: Tensor,
                         img_idx: Optional[Tensor] = None,
                         cell_idx: Optional[Tensor] = None) -> Tensor:
     """Cell-pair intersection areas from the 1-D tables.
@@ -155,8 +157,8 @@ def overlapping_cells(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
     Returns:
         Tensor: bool ``(B, G*G)``.
     """
-    return row_areas(*cell_overlaps(boxes1, flips1, boxes2, flips2,
-                                    grid_size, granularity)) > 0
+    return row_areas(*cell_overlaps(boxes1, flips1, boxes2, flips2, grid_size,
+                                    granularity)) > 0
 
 
 def correspondence_areas(boxes1: Tensor,

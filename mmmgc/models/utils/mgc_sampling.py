@@ -60,9 +60,12 @@ def hashed_uniform(seeds: Tensor, num: int, salt: int = 0) -> Tensor:
     return (x >> 8).to(torch.float32) / float(1 << 24)
 
 
-def random_scores(batch: int, num: int, device: torch.device,
+def random_scores(batch: int,
+                  num: int,
+                  device: torch.device,
                   generator: Optional[torch.Generator] = None,
-                  seeds: Optional[Tensor] = None, salt: int = 0) -> Tensor:
+                  seeds: Optional[Tensor] = None,
+                  salt: int = 0) -> Tensor:
     """``(batch, num)`` uniform scores from ``seeds`` (if given), else from
     ``generator`` (if given), else from torch's global RNG."""
     if seeds is not None:
@@ -71,8 +74,9 @@ def random_scores(batch: int, num: int, device: torch.device,
                              f'{batch}')
         return hashed_uniform(seeds.to(device), num, salt)
     if generator is not None:
-        return torch.rand(batch, num, generator=generator,
-                          device=generator.device).to(device)
+        return torch.rand(
+            batch, num, generator=generator,
+            device=generator.device).to(device)
     return torch.rand(batch, num, device=device)
 
 
@@ -158,7 +162,9 @@ def targets_over_keys(rows: Tensor, q_img: Tensor, k_img: Tensor,
         Tensor: ``(Q, K)``, the dtype of ``rows``.
     """
     num_keys = k_img.shape[0]
-    column = torch.full((batch, rows.shape[1]), -1, dtype=torch.long,
+    column = torch.full((batch, rows.shape[1]),
+                        -1,
+                        dtype=torch.long,
                         device=rows.device)
     column[k_img, k_cell] = torch.arange(num_keys, device=rows.device)
     col = column[q_img]  # (Q, N): key column of each cell, or -1
@@ -235,7 +241,10 @@ def sample_cell_pairs(boxes: Tensor,
         views = (boxes[:, qv], flips[:, qv], boxes[:, kv], flips[:, kv],
                  grid_size, granularity)
         q_img, q_cell = sample_query_cells(
-            overlapping_cells(*views), num_samples, generator, seeds,
+            overlapping_cells(*views),
+            num_samples,
+            generator,
+            seeds,
             salt=salt + d)
         rows = correspondence_targets(*views, q_img, q_cell)
         if key_cells == 'overlap':
@@ -271,6 +280,6 @@ def grid_avg_pool(featmap: Tensor, granularity: int) -> Tensor:
 
 __all__ = [
     'hashed_uniform', 'random_scores', 'sample_query_cells',
-    'overlapped_key_cells', 'all_key_cells', 'targets_over_keys',
-    'CellPairs', 'sample_cell_pairs', 'grid_avg_pool'
+    'overlapped_key_cells', 'all_key_cells', 'targets_over_keys', 'CellPairs',
+    'sample_cell_pairs', 'grid_avg_pool'
 ]

@@ -12,8 +12,8 @@ def _build(kind: str, builder, cfg: dict, *args) -> nn.Module:
     try:
         return builder(dict(cfg), *args)
     except KeyError as e:
-        raise KeyError(f'build_mlp: {kind}={cfg!r} cannot be built ({e})'
-                       ) from None
+        raise KeyError(
+            f'build_mlp: {kind}={cfg!r} cannot be built ({e})') from None
 
 
 def build_mlp(in_channels: int,
@@ -56,16 +56,16 @@ def build_mlp(in_channels: int,
     layers = []
     dim = in_channels
     for _ in range(num_layers - 1):
-        layers.append(nn.Linear(dim, hidden_channels,
-                                bias=bias and norm_cfg is None))
+        layers.append(
+            nn.Linear(dim, hidden_channels, bias=bias and norm_cfg is None))
         if norm_cfg is not None:
             layers.append(
                 _build('norm_cfg', build_norm_layer, norm_cfg,
                        hidden_channels)[1])
         layers.append(_build('act_cfg', build_activation_layer, act_cfg))
         dim = hidden_channels
-    layers.append(nn.Linear(dim, out_channels,
-                            bias=bias and last_norm_cfg is None))
+    layers.append(
+        nn.Linear(dim, out_channels, bias=bias and last_norm_cfg is None))
     if last_norm_cfg is not None:
         layers.append(
             _build('last_norm_cfg', build_norm_layer, last_norm_cfg,

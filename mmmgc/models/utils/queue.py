@@ -41,9 +41,8 @@ class FeatureQueue(nn.Module):
                  gather: bool = True) -> None:
         super().__init__()
         if length <= 0 or dim <= 0:
-            raise ValueError(
-                f'FeatureQueue needs length > 0 and dim > 0, got '
-                f'length={length}, dim={dim}')
+            raise ValueError(f'FeatureQueue needs length > 0 and dim > 0, got '
+                             f'length={length}, dim={dim}')
         if init == 'randn_normalized':
             data = F.normalize(torch.randn(length, dim), dim=1)
         elif init == 'zeros':

@@ -3,8 +3,7 @@
 _base_ = ['../mgc_vit-tiny-p8_mini.py']
 
 jitter = dict(
-    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-    hue=0.1)
+    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
 grayscale = dict(
     type='RandomGrayscale',
     prob=0.2,
@@ -12,10 +11,7 @@ grayscale = dict(
     channel_weights=(0.114, 0.587, 0.2989))
 
 color_aug = [
-    dict(
-        type='RandomApply',
-        transforms=[jitter],
-        prob=0.8),
+    dict(type='RandomApply', transforms=[jitter], prob=0.8),
     grayscale,
 ]
 train_dataloader = dict(

@@ -3,8 +3,7 @@
 _base_ = ['../mocov3_vit-tiny-p8_mini.py']
 
 jitter = dict(
-    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-    hue=0.1)
+    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
 grayscale = dict(
     type='RandomGrayscale',
     prob=0.2,
@@ -17,10 +16,7 @@ view_pipeline = [
         scale=64,
         crop_ratio_range=(0.2, 1.),
         backend='pillow'),
-    dict(
-        type='RandomApply',
-        transforms=[jitter],
-        prob=0.8),
+    dict(type='RandomApply', transforms=[jitter], prob=0.8),
     grayscale,
     dict(type='RandomFlip', prob=0.5),
 ]

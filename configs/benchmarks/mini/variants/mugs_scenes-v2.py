@@ -9,8 +9,7 @@
 _base_ = ['../mugs_vit-tiny-p8_mini.py']
 
 jitter = dict(
-    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-    hue=0.1)
+    type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)
 grayscale = dict(
     type='RandomGrayscale',
     prob=0.2,

@@ -51,9 +51,7 @@ model = dict(
         scale_factors=(4, 2, 1, 0.5),
         norm_cfg=norm_cfg),
     decode_head=dict(
-        in_channels=[embed_dims] * 4,
-        channels=384,
-        num_classes=num_classes),
+        in_channels=[embed_dims] * 4, channels=384, num_classes=num_classes),
     auxiliary_head=dict(
         in_channels=embed_dims, in_index=2, num_classes=num_classes),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))
@@ -75,8 +73,7 @@ optim_wrapper = dict(
         }))
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-        end=1500),
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(
         type='PolyLR',
         power=1.0,
