@@ -241,11 +241,15 @@ class FashionMNISTScenes(BaseDataset):
             test_mode=test_mode,
             lazy_init=lazy_init)
 
+    def generate(self, images: np.ndarray,
+                 labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The scenes and their class maps, from the source items."""
+        return make_scenes(images, labels, self.num_samples, self.img_size,
+                           self.items_per_scene, self.item_scale, self.seed)
+
     def load_data_list(self) -> List[dict]:
-        images, labels = load_fashion_mnist(self.data_root, self.split)
-        imgs, segs = make_scenes(images, labels, self.num_samples,
-                                 self.img_size, self.items_per_scene,
-                                 self.item_scale, self.seed)
+        imgs, segs = self.generate(
+            *load_fashion_mnist(self.data_root, self.split))
         return [
             dict(
                 img=img,
@@ -296,10 +300,16 @@ class FashionMNISTItems(BaseDataset):
             test_mode=test_mode,
             lazy_init=lazy_init)
 
+    def generate(self, images: np.ndarray,
+                 labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """The single-item images and their labels, from the source
+        items."""
+        return make_items(images, labels, self.num_samples, self.img_size,
+                          self.item_scale, self.seed)
+
     def load_data_list(self) -> List[dict]:
-        images, labels = load_fashion_mnist(self.data_root, self.split)
-        imgs, labs = make_items(images, labels, self.num_samples,
-                                self.img_size, self.item_scale, self.seed)
+        imgs, labs = self.generate(
+            *load_fashion_mnist(self.data_root, self.split))
         return [
             dict(
                 img=img,

@@ -30,14 +30,12 @@ maps: 0 background, 1..10 item class) and :class:`TexturedFashionMNISTItems`
 class) mirror :class:`FashionMNISTScenes` and :class:`FashionMNISTItems`.
 """
 import functools
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
-from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from .fashion_mnist import (FASHION_MNIST_CLASSES, default_data_root,
-                            load_fashion_mnist)
+from .fashion_mnist import FashionMNISTItems, FashionMNISTScenes
 
 #: scikit-image's bundled images used as textures (loader names in
 #: ``skimage.data``; the files ship in the wheel). Licences, as the
@@ -269,115 +267,37 @@ def make_textured_items(images: np.ndarray,
 
 
 @DATASETS.register_module()
-class TexturedFashionMNISTScenes(BaseDataset):
+class TexturedFashionMNISTScenes(FashionMNISTScenes):
     """Unlabeled textured multi-object scenes (see the module docstring).
-    Each sample has ``img`` (uint8 BGR) and ``gt_seg_map``.
-
-    Args:
-        data_root (str): Folder with the Fashion-MNIST IDX files. Defaults
-            to ``$MMMGC_DATA`` or ``~/.cache/mmmgc/data``.
-        split (str): Source items, ``'train'`` or ``'test'``.
-        num_samples (int): Number of scenes. Defaults to 2000.
-        img_size (int): Canvas side. Defaults to 64.
-        items_per_scene (tuple): (min, max) items. Defaults to (1, 5).
-        item_scale (tuple): Item side / canvas side, log-uniform. Defaults
-            to (0.25, 0.6).
-        seed (int): Generation seed. Defaults to 0.
-        pipeline (list): Transforms.
-        test_mode (bool): Passed to ``BaseDataset``.
-    """
-    METAINFO = {'classes': ('background', ) + FASHION_MNIST_CLASSES}
+    Each sample has ``img`` (uint8 BGR) and ``gt_seg_map``. The arguments
+    are those of :class:`FashionMNISTScenes`, with other defaults:
+    ``items_per_scene=(1, 5)`` and ``item_scale=(0.25, 0.6)`` (item side /
+    canvas side, log-uniform)."""
 
     def __init__(self,
-                 data_root: str = '',
-                 split: str = 'train',
-                 num_samples: int = 2000,
-                 img_size: int = 64,
+                 *args,
                  items_per_scene: Tuple[int, int] = (1, 5),
                  item_scale: Tuple[float, float] = (0.25, 0.6),
-                 seed: int = 0,
-                 pipeline: List = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False) -> None:
-        self.split = split
-        self.num_samples = num_samples
-        self.img_size = img_size
-        self.items_per_scene = tuple(items_per_scene)
-        self.item_scale = tuple(item_scale)
-        self.seed = seed
+                 **kwargs) -> None:
         super().__init__(
-            ann_file='',
-            data_root=data_root or default_data_root(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init)
+            *args,
+            items_per_scene=items_per_scene,
+            item_scale=item_scale,
+            **kwargs)
 
-    def load_data_list(self) -> List[dict]:
-        images, labels = load_fashion_mnist(self.data_root, self.split)
-        imgs, segs = make_textured_scenes(images, labels, self.num_samples,
-                                          self.img_size, self.items_per_scene,
-                                          self.item_scale, self.seed)
-        return [
-            dict(
-                img=img,
-                gt_seg_map=seg,
-                sample_idx=i,
-                ori_shape=img.shape[:2],
-                img_shape=img.shape[:2])
-            for i, (img, seg) in enumerate(zip(imgs, segs))
-        ]
+    def generate(self, images: np.ndarray,
+                 labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        return make_textured_scenes(images, labels, self.num_samples,
+                                    self.img_size, self.items_per_scene,
+                                    self.item_scale, self.seed)
 
 
 @DATASETS.register_module()
-class TexturedFashionMNISTItems(BaseDataset):
-    """Labeled single textured items on textured backgrounds.
+class TexturedFashionMNISTItems(FashionMNISTItems):
+    """Labeled single textured items on textured backgrounds; the arguments
+    are those of :class:`FashionMNISTItems`."""
 
-    Args:
-        data_root (str): Folder with the IDX files (see
-            :class:`TexturedFashionMNISTScenes`).
-        split (str): ``'train'`` or ``'test'``.
-        num_samples (int): Number of images. Defaults to 2000.
-        img_size (int): Canvas side. Defaults to 64.
-        item_scale (tuple): Item side / canvas side. Defaults to (0.6, 0.8).
-        seed (int): Generation seed. Defaults to 0.
-        pipeline (list): Transforms.
-        test_mode (bool): Passed to ``BaseDataset``.
-    """
-    METAINFO = {'classes': FASHION_MNIST_CLASSES}
-
-    def __init__(self,
-                 data_root: str = '',
-                 split: str = 'train',
-                 num_samples: int = 2000,
-                 img_size: int = 64,
-                 item_scale: Tuple[float, float] = (0.6, 0.8),
-                 seed: int = 0,
-                 pipeline: List = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False) -> None:
-        self.split = split
-        self.num_samples = num_samples
-        self.img_size = img_size
-        self.item_scale = tuple(item_scale)
-        self.seed = seed
-        super().__init__(
-            ann_file='',
-            data_root=data_root or default_data_root(),
-            pipeline=pipeline,
-            test_mode=test_mode,
-            lazy_init=lazy_init)
-
-    def load_data_list(self) -> List[dict]:
-        images, labels = load_fashion_mnist(self.data_root, self.split)
-        imgs, labs = make_textured_items(images, labels, self.num_samples,
-                                         self.img_size, self.item_scale,
-                                         self.seed)
-        return [
-            dict(
-                img=img,
-                gt_label=int(lab),
-                sample_idx=i,
-                ori_shape=img.shape[:2],
-                img_shape=img.shape[:2])
-            for i, (img, lab) in enumerate(zip(imgs, labs))
-        ]
+    def generate(self, images: np.ndarray,
+                 labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        return make_textured_items(images, labels, self.num_samples,
+                                   self.img_size, self.item_scale, self.seed)
