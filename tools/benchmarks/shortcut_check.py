@@ -17,13 +17,7 @@ comparison. Prints the top-1 (%) per data set, augmentation and descriptor
 as a markdown table; chance is ``100 / num``.
 """
 import argparse
-import os.path as osp
-import sys
 import time
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
 
 DATA = {
     'old': 'FashionMNISTScenes (flat colours, gradient background)',
