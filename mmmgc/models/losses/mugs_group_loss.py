@@ -1,15 +1,13 @@
 """Mugs' group discrimination (GDS) loss: cross-entropy between the
 centred, sharpened teacher distribution over the prototypes and the
 student's (paper eqs. 4 and 5)."""
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from .mugs_pairing import PAIR_WEIGHTINGS, mugs_pair_weights
+from .mugs_pairing import MugsPairLoss
 
 
 def mugs_group_loss_matrix(student_logits: Tensor, teacher_logits: Tensor,
@@ -38,28 +36,13 @@ def mugs_group_loss_matrix(student_logits: Tensor, teacher_logits: Tensor,
 
 
 @MODELS.register_module()
-class MugsGroupLoss(BaseModule):
+class MugsGroupLoss(MugsPairLoss):
     """The pair-averaged loss of a :class:`MugsGroupHead`: the losses of
     :func:`mugs_group_loss_matrix`, one per (teacher crop, student crop)
     pair, weighted by :func:`mugs_pair_weights` and summed.
 
-    The multiplier of each Mugs loss is the algorithm's ``loss_weights``;
-    this module has no ``loss_weight`` of its own.
-
-    Args:
-        pair_weighting (str): See :func:`mugs_pair_weights`. Defaults to
-            ``'half_global_half_local'``.
-        init_cfg (dict, optional): Unused. Defaults to None.
+    Arguments: see :class:`MugsPairLoss`.
     """
-
-    def __init__(self,
-                 pair_weighting: str = 'half_global_half_local',
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        if pair_weighting not in PAIR_WEIGHTINGS:
-            raise ValueError(f'MugsGroupLoss: pair_weighting must be one of '
-                             f'{PAIR_WEIGHTINGS}, got {pair_weighting!r}')
-        self.pair_weighting = pair_weighting
 
     def forward(self, student_logits: Tensor, teacher_logits: Tensor,
                 center: Tensor, student_temp: float,
@@ -77,11 +60,6 @@ class MugsGroupLoss(BaseModule):
         Returns:
             Tensor: Scalar fp32 loss.
         """
-        num_global = teacher_logits.shape[0]
-        num_local = student_logits.shape[0] - num_global
-        weights = mugs_pair_weights(num_global, num_local,
-                                    self.pair_weighting).to(
-                                        student_logits.device)
-        losses = mugs_group_loss_matrix(student_logits, teacher_logits, center,
-                                        student_temp, teacher_temp)
-        return (losses * weights).sum()
+        return self.reduce_pairs(
+            mugs_group_loss_matrix(student_logits, teacher_logits, center,
+                                   student_temp, teacher_temp))

@@ -1,13 +1,11 @@
 """Mugs' InfoNCE loss against a queue of negatives, used by instance (IDS)
 and local-group (LGDS) discrimination (paper eqs. 1 and 3)."""
-from typing import Optional
 
 import torch
-from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from .mugs_pairing import PAIR_WEIGHTINGS, mugs_pair_weights
+from .mugs_pairing import MugsPairLoss
 
 
 class _NegativesLogSumExp(torch.autograd.Function):
@@ -70,28 +68,13 @@ def mugs_infonce_loss_matrix(preds: Tensor, targets: Tensor, negatives: Tensor,
 
 
 @MODELS.register_module()
-class MugsInfoNCELoss(BaseModule):
+class MugsInfoNCELoss(MugsPairLoss):
     """The pair-averaged InfoNCE loss of a :class:`MugsInfoNCEHead`: the
     losses of :func:`mugs_infonce_loss_matrix`, one per (teacher crop,
     student crop) pair, weighted by :func:`mugs_pair_weights` and summed.
 
-    The multiplier of each Mugs loss is the algorithm's ``loss_weights``;
-    this module has no ``loss_weight`` of its own.
-
-    Args:
-        pair_weighting (str): See :func:`mugs_pair_weights`. Defaults to
-            ``'half_global_half_local'``.
-        init_cfg (dict, optional): Unused. Defaults to None.
+    Arguments: see :class:`MugsPairLoss`.
     """
-
-    def __init__(self,
-                 pair_weighting: str = 'half_global_half_local',
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        if pair_weighting not in PAIR_WEIGHTINGS:
-            raise ValueError(f'MugsInfoNCELoss: pair_weighting must be one '
-                             f'of {PAIR_WEIGHTINGS}, got {pair_weighting!r}')
-        self.pair_weighting = pair_weighting
 
     def forward(self, preds: Tensor, targets: Tensor, negatives: Tensor,
                 temperature: float) -> Tensor:
@@ -109,10 +92,5 @@ class MugsInfoNCELoss(BaseModule):
         Returns:
             Tensor: Scalar fp32 loss.
         """
-        num_global = targets.shape[0]
-        num_local = preds.shape[0] - num_global
-        weights = mugs_pair_weights(num_global, num_local,
-                                    self.pair_weighting).to(preds.device)
-        losses = mugs_infonce_loss_matrix(preds, targets, negatives,
-                                          temperature)
-        return (losses * weights).sum()
+        return self.reduce_pairs(
+            mugs_infonce_loss_matrix(preds, targets, negatives, temperature))

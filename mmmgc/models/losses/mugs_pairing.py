@@ -1,8 +1,9 @@
 """Which (teacher crop, student crop) pairs Mugs' losses use, and how they
 are averaged."""
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
+from mmengine.model import BaseModule
 from torch import Tensor
 
 PAIR_WEIGHTINGS = ('half_global_half_local', 'uniform')
@@ -69,3 +70,35 @@ def mugs_pair_weights(num_global: int,
         for t, s in group:
             w[t, s] = 1.0 / (len(groups) * len(group))
     return w
+
+
+class MugsPairLoss(BaseModule):
+    """Base of Mugs' losses: a ``(num_global, num_crops)`` matrix of
+    per-pair losses (teacher global crop x student crop) reduced with the
+    weights of :func:`mugs_pair_weights`.
+
+    The multiplier of each Mugs loss is the algorithm's ``loss_weights``;
+    these modules have no ``loss_weight`` of their own.
+
+    Args:
+        pair_weighting (str): See :func:`mugs_pair_weights`. Defaults to
+            ``'half_global_half_local'``.
+        init_cfg (dict, optional): Unused. Defaults to None.
+    """
+
+    def __init__(self,
+                 pair_weighting: str = 'half_global_half_local',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if pair_weighting not in PAIR_WEIGHTINGS:
+            raise ValueError(f'{type(self).__name__}: pair_weighting must be '
+                             f'one of {PAIR_WEIGHTINGS}, got '
+                             f'{pair_weighting!r}')
+        self.pair_weighting = pair_weighting
+
+    def reduce_pairs(self, losses: Tensor) -> Tensor:
+        """The weighted sum of a ``(num_global, num_crops)`` loss matrix."""
+        num_global, num_crops = losses.shape
+        weights = mugs_pair_weights(num_global, num_crops - num_global,
+                                    self.pair_weighting)
+        return (losses * weights.to(losses.device)).sum()
