@@ -285,3 +285,20 @@ def test_aggregator_query_only_last_block_is_exact(depth):
     x = torch.cat([query.unsqueeze(1), neighbours], dim=1).detach()
     y = query_only_block(agg.layers[-1], x)
     assert torch.allclose(y, agg.layers[-1](x)[:, :1], atol=1e-6)
+
+
+@pytest.mark.parametrize('loss_cls', [MugsGroupLoss, MugsInfoNCELoss])
+def test_losses_reject_an_unknown_pair_weighting_by_name(loss_cls):
+    with pytest.raises(
+            ValueError,
+            match=f'{loss_cls.__name__}: pair_weighting must be '
+            "one of .*got 'mean'"):
+        loss_cls(pair_weighting='mean')
+
+
+def test_pair_loss_reduction_weights_each_pair():
+    """2 global + 1 local crop, the released weighting: 1/2 x mean of the
+    2 global-global pairs + 1/2 x the 2 local-global pairs' mean."""
+    losses = torch.tensor([[0., 1., 2.], [3., 0., 4.]])
+    got = MugsGroupLoss().reduce_pairs(losses)
+    assert got.item() == pytest.approx(0.5 * (1 + 3) / 2 + 0.5 * (2 + 4) / 2)
