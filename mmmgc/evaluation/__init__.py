@@ -23,6 +23,7 @@ from .linear_probe import (PROBE_LRS, LinearProbe, fit_linear_probe,
                            linear_probe_top1, select_probe_lr)
 from .logistic_regression import sweep_logistic_regression
 from .quick_pretrain import quick_pretrain_knn
+from .seed_stats import mean_std
 from .shortcut_check import view_retrieval
 
 __all__ = [
@@ -40,5 +41,5 @@ __all__ = [
     'knn_on_items', 'quick_pretrain_knn', 'PROBE_LRS', 'select_probe_lr',
     'EVAL_GENERATORS', 'eval_dataset_of', 'eval_generator',
     'attention_picture', 'demo_report', 'format_report', 'method_name',
-    'probe_features', 'view_retrieval'
+    'probe_features', 'view_retrieval', 'mean_std'
 ]

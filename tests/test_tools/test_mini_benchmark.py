@@ -157,3 +157,49 @@ def test_evaluate_backbone_and_report(mb, tmp_path):
     out = mb.plot_rows(rows, str(tmp_path / 'r.png'), 300, 150)
     with Image.open(out) as im:
         assert im.format == 'PNG' and im.size == (300, 150)
+
+
+def test_with_seeds_trains_each_config_once_per_seed(mb, cfgs):
+    one = {'mgc': cfgs['mgc']}
+    out, paths, names = mb.with_seeds(one, {'mgc': 'a.py'}, {'mgc': 'MGC'},
+                                      [0, 3])
+    assert list(out) == ['mgc_seed0', 'mgc_seed3']
+    assert [c.randomness.seed for c in out.values()] == [0, 3]
+    assert out['mgc_seed3'].randomness.diff_rank_seed is True
+    assert cfgs['mgc'].randomness.seed == 0  # the input is not changed
+    assert names['mgc_seed3'] == 'MGC (seed 3)'
+    assert paths['mgc_seed0'] == 'a.py'
+    # apart from the seed, the budget is the one the methods share
+    budgets = {k: mb.budget_of(c) for k, c in out.items()}
+    mb.check_same_budget(budgets, ignore=('seed', ))
+
+
+def test_seed_summary_gives_mean_and_sample_std():
+    from mmmgc.evaluation import mean_std
+    assert mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert mean_std([5.0]) == (5.0, 0.0)
+    with pytest.raises(ValueError):
+        mean_std([])
+    mb = _load()
+    rows = [
+        dict(
+            key=f'mgc_seed{s}',
+            row=f'MGC (seed {s})',
+            knn=k,
+            linear=lin,
+            dense_miou=10.0,
+            dense_fg_iou=40.0 + s)
+        for s, k, lin in ((0, 30.0, 50.0), (1, 32.0, 52.0), (2, 34.0, 51.0))
+    ] + [
+        dict(
+            key='random_MoCoV3ViT',
+            row='random init',
+            knn=16.65,
+            linear=41.2,
+            dense_miou=10.5,
+            dense_fg_iou=42.9)
+    ]
+    table = mb.seed_summary_table(rows)
+    assert '| MGC | 3 | 32.00 +- 2.00 | 51.00 +- 1.00 | 10.00 +- 0.00 | ' \
+        '41.00 +- 1.00 |' in table
+    assert '| random init | 1 | 16.65 | 41.20 | 10.50 | 42.90 |' in table

@@ -37,6 +37,7 @@ import copy
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import time
@@ -263,6 +264,50 @@ def pretrain(method: str, cfg, work_dir: str,
     return ckpt, wall
 
 
+def with_seeds(cfgs: Dict[str, object], paths: Dict[str, str],
+               names: Dict[str, str], seeds: Sequence[int]):
+    """Every config once per training seed: keys ``KEY_seedS``, configs
+    with ``randomness.seed = S`` (the budget is otherwise the same)."""
+    out_cfgs, out_paths, out_names = {}, {}, dict(names)
+    for m, cfg in cfgs.items():
+        for seed in seeds:
+            key = f'{m}_seed{seed}'
+            c = copy.deepcopy(cfg)
+            c.randomness = dict(c.get('randomness', {}), seed=int(seed))
+            out_cfgs[key], out_paths[key] = c, paths[m]
+            out_names[key] = f'{names.get(m, m)} (seed {seed})'
+    return out_cfgs, out_paths, out_names
+
+
+#: Numbers of a row summarised over seeds, and their table headers.
+SEED_METRICS = (('knn', 'kNN top-1'), ('linear', 'linear top-1'),
+                ('dense_miou', 'dense mIoU'), ('dense_fg_iou',
+                                               'dense object IoU'))
+
+
+def seed_summary_table(rows: Sequence[Dict[str, object]]) -> str:
+    """Mean +- sample std over the seeds of each row group (rows keyed
+    ``KEY_seedS``; other rows are shown as they are, n = 1), with each
+    row's own feature."""
+    from mmmgc.evaluation import mean_std
+    groups: Dict[str, List[Dict[str, object]]] = {}
+    for r in rows:
+        base = re.sub(r'_seed\d+$', '', str(r['key']))
+        groups.setdefault(base, []).append(r)
+    lines = [
+        '| method | seeds | ' + ' | '.join(h for _, h in SEED_METRICS) + ' |',
+        '|---|---|' + '---|' * len(SEED_METRICS)
+    ]
+    for base, rs in groups.items():
+        name = re.sub(r' \(seed \d+\)$', '', str(rs[0]['row']))
+        cells = []
+        for metric, _ in SEED_METRICS:
+            m, sd = mean_std([float(r.get(metric, float('nan'))) for r in rs])
+            cells.append(f'{m:.2f} +- {sd:.2f}' if len(rs) > 1 else f'{m:.2f}')
+        lines.append(f'| {name} | {len(rs)} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
 # ----------------------------------------------------------------- report
 def load_rows(results_dir: str) -> List[Dict[str, object]]:
     rows = []
@@ -353,6 +398,14 @@ def parse_args(argv=None):
         metavar='KEY=CONFIG',
         help='extra configs (e.g. MGC ablations) trained and '
         'evaluated as rows KEY; they must share the budget')
+    p.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=None,
+        help='training seeds: every method (and variant) is trained once '
+        'per seed (randomness.seed), as rows KEY_seedS, and '
+        'results_seeds.md gives mean +- std over the seeds')
     p.add_argument('--work-dir', default='work_dirs/mini_benchmark')
     p.add_argument(
         '--epochs',
@@ -404,6 +457,8 @@ def main(argv=None):
     check_same_budget({m: budget_of(c) for m, c in cfgs.items()})
     if args.epochs is not None:
         cfgs = {m: rescale_epochs(c, args.epochs) for m, c in cfgs.items()}
+    if args.seeds:
+        cfgs, paths, names = with_seeds(cfgs, paths, names, args.seeds)
     ref = next(iter(cfgs.values()))
     size = ref.model.backbone.img_size
     patch = ref.model.backbone.patch_size
@@ -488,6 +543,11 @@ def main(argv=None):
     md = osp.join(args.work_dir, 'results.md')
     with open(md, 'w') as f:
         f.write(table)
+    if args.seeds:
+        seeds_table = seed_summary_table(rows)
+        with open(osp.join(args.work_dir, 'results_seeds.md'), 'w') as f:
+            f.write(seeds_table)
+        print(seeds_table)
     png = plot_rows(rows, osp.join(args.work_dir, 'results.png'))
     for src, dst in ((md, args.md), (png, args.png)):
         if dst:
